@@ -1,0 +1,55 @@
+# The two commands a user needs: `make run` and `make test`. Everything else is set up by them.
+PYTHON ?= python3.11
+UV_VERSION ?= 0.13.9
+VENV := .venv
+BIN := $(VENV)/bin
+# uv lives in its own venv: `uv pip sync` removes what the lock does not list, uv included.
+UV := .uv/bin/uv
+HOST ?= 127.0.0.1
+PORT ?= 8000
+WORKERS ?= 1
+
+.PHONY: run test lint typecheck unit schemathesis bench clean install
+
+run: $(VENV)/.synced
+	mkdir -p var
+	$(BIN)/linkedin-posts serve --host $(HOST) --port $(PORT) --workers $(WORKERS)
+
+test: $(VENV)/.synced lint typecheck unit
+
+install: $(VENV)/.synced
+
+lint: $(VENV)/.synced
+	$(BIN)/ruff check src tests bench migrations
+	$(BIN)/ruff format --check src tests bench migrations
+
+typecheck: $(VENV)/.synced
+	$(BIN)/mypy
+
+unit: $(VENV)/.synced
+	$(BIN)/pytest --cov --cov-report=term --cov-fail-under=90 $(PYTEST_ARGS)
+
+bench: $(VENV)/.synced
+	command -v wrk >/dev/null 2>&1 || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y wrk; }
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+$(UV):
+	$(PYTHON) -m venv .uv
+	.uv/bin/pip install --quiet uv==$(UV_VERSION)
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# One environment for run and test: the dev lock is a superset of the runtime lock.
+$(VENV)/.synced: requirements-dev.lock pyproject.toml | $(UV) $(BIN)/python
+	$(UV) pip sync --python $(BIN)/python --require-hashes requirements-dev.lock
+	$(UV) pip install --python $(BIN)/python --no-deps --editable .
+	touch $@
+
+# Regenerate the locks after a change to pyproject.toml (versions and hashes, no addresses).
+lock: | $(UV)
+	$(UV) pip compile pyproject.toml --python-version 3.11 --generate-hashes -o requirements.lock
+	$(UV) pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes -o requirements-dev.lock
+
+clean:
+	rm -rf $(VENV) .uv .pytest_cache .mypy_cache .ruff_cache .coverage htmlcov

@@ -1,0 +1,55 @@
+"""Resolve the caller (JWT or API key) once per request."""
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
+
+from linkedin_posts.auth import security, service
+from linkedin_posts.auth.exceptions import InvalidToken
+from linkedin_posts.auth.models import User
+from linkedin_posts.database import SessionDep
+from linkedin_posts.dependencies import SettingsDep
+from linkedin_posts.errors import Unauthorized
+
+# auto_error=False: we raise our own problem+json 401s, and either scheme may be used.
+bearer_scheme = OAuth2PasswordBearer(
+    tokenUrl="/v1/auth/token",
+    auto_error=False,
+    description="A JWT from /v1/auth/token, or an API key (`lp_...`).",
+)
+api_key_scheme = APIKeyHeader(
+    name="X-API-Key", auto_error=False, description="An API key from POST /v1/api-keys."
+)
+
+
+async def get_current_user(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    bearer: Annotated[str | None, Depends(bearer_scheme)],
+    header_key: Annotated[str | None, Depends(api_key_scheme)],
+) -> User:
+    credential = bearer or header_key
+    if not credential:
+        raise Unauthorized("Send a bearer token or an X-API-Key header.")
+    if not bearer and not security.looks_like_api_key(credential):
+        raise InvalidToken("X-API-Key takes an API key (lp_...); send tokens as Bearer.")
+    if security.looks_like_api_key(credential):
+        found = await service.get_user_by_api_key(session, credential)
+        if found is None:
+            raise InvalidToken("The API key is invalid or revoked.")
+        user, api_key = found
+        request.state.api_key_id = api_key.id
+    else:
+        user_id = security.decode_access_token(settings, credential)
+        active = None if user_id is None else await service.get_active_user(session, user_id)
+        if active is None:
+            raise InvalidToken("The access token is invalid or expired.")
+        user = active
+    # Later layers (logs, rate limits) key on the principal without a second lookup.
+    request.state.user_id = user.id
+    return user
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]

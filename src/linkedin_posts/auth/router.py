@@ -1,0 +1,93 @@
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, status
+from fastapi.security import OAuth2PasswordRequestForm
+
+from linkedin_posts.auth import security, service
+from linkedin_posts.auth.dependencies import CurrentUser
+from linkedin_posts.auth.models import ApiKey, User
+from linkedin_posts.auth.schemas import (
+    ApiKeyCreate,
+    ApiKeyCreated,
+    ApiKeyList,
+    ApiKeyRead,
+    Token,
+    UserCreate,
+    UserRead,
+)
+from linkedin_posts.database import SessionDep
+from linkedin_posts.dependencies import SettingsDep, require_json
+from linkedin_posts.errors import problem_responses
+
+auth_router = APIRouter(prefix="/auth", tags=["auth"])
+users_router = APIRouter(prefix="/users", tags=["auth"], responses=problem_responses(401))
+api_keys_router = APIRouter(prefix="/api-keys", tags=["api keys"], responses=problem_responses(401))
+
+
+@auth_router.post(
+    "/register",
+    status_code=status.HTTP_201_CREATED,
+    response_model=UserRead,
+    dependencies=[Depends(require_json)],
+    responses=problem_responses(400, 409, 415, 422),
+)
+async def register(data: UserCreate, session: SessionDep, settings: SettingsDep) -> User:
+    return await service.create_user(
+        session, settings=settings, email=data.email, password=data.password
+    )
+
+
+@auth_router.post("/token", response_model=Token, responses=problem_responses(401, 422))
+async def login(
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    session: SessionDep,
+    settings: SettingsDep,
+) -> Token:
+    """Exchange email (as `username`) and password for a bearer token."""
+    user = await service.authenticate(
+        session, settings=settings, email=form.username, password=form.password
+    )
+    access = security.create_access_token(settings, user.id)
+    return Token(access_token=access.token, expires_in=access.expires_in)
+
+
+@users_router.get("/me", response_model=UserRead)
+async def read_me(user: CurrentUser) -> User:
+    return user
+
+
+@api_keys_router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ApiKeyCreated,
+    dependencies=[Depends(require_json)],
+    responses=problem_responses(400, 409, 415, 422),
+)
+async def create_api_key(
+    data: ApiKeyCreate, user: CurrentUser, session: SessionDep, settings: SettingsDep
+) -> ApiKeyCreated:
+    api_key, key = await service.create_api_key(session, settings=settings, user=user, data=data)
+    return ApiKeyCreated(
+        id=api_key.id,
+        name=api_key.name,
+        prefix=api_key.prefix,
+        created_at=api_key.created_at,
+        key=key,
+    )
+
+
+@api_keys_router.get("", response_model=ApiKeyList)
+async def list_api_keys(user: CurrentUser, session: SessionDep) -> ApiKeyList:
+    keys: list[ApiKey] = await service.list_api_keys(session, user=user)
+    return ApiKeyList(items=[ApiKeyRead.model_validate(k) for k in keys])
+
+
+@api_keys_router.delete(
+    "/{key_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problem_responses(404, 422),
+)
+async def revoke_api_key(key_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> None:
+    """Revoke a key; requests made with it fail from now on."""
+    await service.revoke_api_key(session, user=user, key_id=key_id)

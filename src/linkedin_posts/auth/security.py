@@ -1,0 +1,124 @@
+"""Password hashing (argon2id), JWT access tokens and API key material."""
+
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import lru_cache
+
+import anyio.to_thread
+import jwt
+from argon2 import PasswordHasher, Type
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from linkedin_posts.config import Settings
+from linkedin_posts.types import utcnow
+
+JWT_ALGORITHM = "HS256"
+ACCESS_TOKEN_TYPE = "access"  # noqa: S105 (a claim value)
+API_KEY_PREFIX = "lp_"
+_API_KEY_VISIBLE_CHARS = 11  # "lp_" + 8 characters, shown in listings to tell keys apart
+
+
+@lru_cache(maxsize=4)
+def _hasher(memory_kib: int, time_cost: int, parallelism: int) -> PasswordHasher:
+    return PasswordHasher(
+        time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism, type=Type.ID
+    )
+
+
+def password_hasher(settings: Settings) -> PasswordHasher:
+    return _hasher(
+        settings.argon2_memory_kib, settings.argon2_time_cost, settings.argon2_parallelism
+    )
+
+
+async def hash_password(settings: Settings, password: str) -> str:
+    # argon2 holds the GIL-free C code for tens of milliseconds: keep it off the event loop.
+    return await anyio.to_thread.run_sync(password_hasher(settings).hash, password)
+
+
+async def verify_password(settings: Settings, password_hash: str, password: str) -> bool:
+    def verify() -> bool:
+        try:
+            return password_hasher(settings).verify(password_hash, password)
+        except (VerificationError, InvalidHashError):
+            return False
+
+    return await anyio.to_thread.run_sync(verify)
+
+
+@lru_cache(maxsize=4)
+def _dummy_hash(memory_kib: int, time_cost: int, parallelism: int) -> str:
+    return _hasher(memory_kib, time_cost, parallelism).hash(secrets.token_urlsafe(16))
+
+
+async def burn_password_check(settings: Settings, password: str) -> None:
+    """Spend the time of a real verification, so an unknown email is not told apart by timing."""
+    dummy = await anyio.to_thread.run_sync(
+        _dummy_hash,
+        settings.argon2_memory_kib,
+        settings.argon2_time_cost,
+        settings.argon2_parallelism,
+    )
+    await verify_password(settings, dummy, password)
+
+
+@dataclass(frozen=True, slots=True)
+class AccessToken:
+    token: str
+    expires_in: int
+
+
+def create_access_token(settings: Settings, user_id: uuid.UUID) -> AccessToken:
+    now = utcnow()
+    ttl = settings.access_token_ttl_seconds
+    claims = {
+        "sub": str(user_id),
+        "iat": now,
+        "exp": now + timedelta(seconds=ttl),
+        "iss": settings.jwt_issuer,
+        "aud": settings.jwt_audience,
+        "typ": ACCESS_TOKEN_TYPE,
+    }
+    token = jwt.encode(claims, settings.secret_key.get_secret_value(), algorithm=JWT_ALGORITHM)
+    return AccessToken(token=token, expires_in=ttl)
+
+
+def decode_access_token(settings: Settings, token: str) -> uuid.UUID | None:
+    """Return the user id of a valid access token, or None for any invalid one."""
+    try:
+        claims = jwt.decode(
+            token,
+            settings.secret_key.get_secret_value(),
+            algorithms=[JWT_ALGORITHM],  # pinned: "none" and RS/HS confusion are refused
+            audience=settings.jwt_audience,
+            issuer=settings.jwt_issuer,
+            options={"require": ["exp", "iat", "iss", "aud", "sub", "typ"]},
+        )
+        if claims["typ"] != ACCESS_TOKEN_TYPE:
+            return None
+        return uuid.UUID(claims["sub"])
+    except (jwt.PyJWTError, ValueError, TypeError):
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class NewApiKey:
+    key: str
+    prefix: str
+    key_hash: str
+
+
+def generate_api_key() -> NewApiKey:
+    key = API_KEY_PREFIX + secrets.token_urlsafe(32)
+    return NewApiKey(key=key, prefix=key[:_API_KEY_VISIBLE_CHARS], key_hash=hash_api_key(key))
+
+
+def hash_api_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def looks_like_api_key(credential: str) -> bool:
+    return credential.startswith(API_KEY_PREFIX)

@@ -1,0 +1,136 @@
+"""`linkedin-posts serve | migrate | create-user`."""
+
+import argparse
+import asyncio
+import getpass
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from pydantic import ValidationError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
+
+from linkedin_posts.config import InsecureSecretKeyError, Settings, get_settings
+
+
+def load_settings() -> Settings:
+    """Settings, or exit with one line that says what to fix."""
+    try:
+        return get_settings()
+    except ValidationError as exc:
+        for error in exc.errors():
+            cause = error.get("ctx", {}).get("error")
+            if isinstance(cause, InsecureSecretKeyError):
+                sys.exit(f"error: {cause}")
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or "settings"
+        sys.exit(f"error: invalid configuration LP_{field.upper()}: {first['msg']}")
+
+
+def ensure_sqlite_dir(settings: Settings) -> None:
+    if settings.is_sqlite:
+        database = make_url(settings.database_url).database
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+
+
+def migrate(settings: Settings) -> None:
+    from linkedin_posts import migrate as migrations
+
+    ensure_sqlite_dir(settings)
+    migrations.upgrade(settings.database_url)
+
+
+def serve(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    settings = load_settings()
+    if settings.should_auto_migrate:
+        migrate(settings)
+    uvicorn.run(
+        "linkedin_posts.main:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        loop="uvloop",
+        http="httptools",
+        proxy_headers=False,
+        server_header=False,
+        log_level=args.log_level,
+        access_log=args.access_log,
+    )
+
+
+async def _create_user(settings: Settings, email: str, password: str, admin: bool) -> str:
+    from linkedin_posts.auth import service
+    from linkedin_posts.auth.models import Role
+    from linkedin_posts.database import create_engine, create_session_factory
+
+    engine = create_engine(settings)
+    try:
+        async with create_session_factory(engine)() as session:
+            user = await service.create_user(
+                session,
+                settings=settings,
+                email=email,
+                password=password,
+                role=Role.ADMIN if admin else Role.MEMBER,
+            )
+            await session.commit()
+            return str(user.id)
+    finally:
+        await engine.dispose()
+
+
+def create_user(args: argparse.Namespace) -> None:
+    from linkedin_posts.auth.schemas import UserCreate
+    from linkedin_posts.errors import AppError
+
+    settings = load_settings()
+    password = args.password or getpass.getpass("Password: ")
+    try:
+        data = UserCreate(email=args.email, password=password)
+    except ValidationError as exc:
+        sys.exit(f"error: {exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']}")
+    if settings.should_auto_migrate:
+        migrate(settings)
+    try:
+        user_id = asyncio.run(_create_user(settings, data.email, data.password, args.admin))
+    except AppError as exc:
+        sys.exit(f"error: {exc.detail}")
+    except DBAPIError as exc:
+        sys.exit(
+            f"error: the database is not ready ({type(exc.orig).__name__}); "
+            "check LP_DATABASE_URL and run `linkedin-posts migrate`"
+        )
+    print(f"created {'admin' if args.admin else 'member'} {data.email.lower()} ({user_id})")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="linkedin-posts", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("serve", help="run the HTTP server")
+    run.add_argument("--host", default="127.0.0.1")
+    run.add_argument("--port", type=int, default=8000)
+    run.add_argument("--workers", type=int, default=1, help="worker processes")
+    run.add_argument("--log-level", default="info")
+    run.add_argument("--no-access-log", dest="access_log", action="store_false")
+    run.set_defaults(handler=serve)
+
+    mig = commands.add_parser("migrate", help="apply database migrations")
+    mig.set_defaults(handler=lambda _args: migrate(load_settings()))
+
+    user = commands.add_parser("create-user", help="create an account")
+    user.add_argument("--email", required=True)
+    user.add_argument("--password", help="prompted for when left out")
+    user.add_argument("--admin", action="store_true", help="give the account the admin role")
+    user.set_defaults(handler=create_user)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    args.handler(args)

@@ -1,0 +1,99 @@
+"""Settings from the environment (prefix LP_) and an optional .env file."""
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Shipped so `make run` works out of the box; production refuses it (see check_secret_key).
+DEFAULT_SECRET_KEY = "dev-insecure-secret-key-change-me-0123456789"  # noqa: S105
+MIN_SECRET_KEY_BYTES = 32
+
+
+class InsecureSecretKeyError(ValueError):
+    """Raised when production would start with a guessable signing key."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="LP_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        # A validation error would otherwise print the raw input: keys, passwords in URLs.
+        hide_input_in_errors=True,
+    )
+
+    env: Literal["development", "production", "test"] = "development"
+    database_url: str = "sqlite+aiosqlite:///var/linkedin_posts.db"
+    redis_url: str | None = None
+    secret_key: SecretStr = SecretStr(DEFAULT_SECRET_KEY)
+    auto_migrate: bool | None = Field(
+        default=None, description="Apply migrations on serve; default: on for SQLite only."
+    )
+
+    # Database connection pool (both backends; a request holds one connection at a time).
+    db_pool_size: int = Field(default=10, ge=1)
+    db_pool_max_overflow: int = Field(default=10, ge=0)
+    db_pool_timeout: float = Field(default=10.0, gt=0)
+    db_pool_recycle: int = Field(default=1800, ge=-1)
+    db_pool_pre_ping: bool = True
+    db_echo: bool = False
+    sqlite_busy_timeout_ms: int = Field(default=5000, ge=0)
+
+    # Tokens.
+    jwt_issuer: str = "linkedin-posts"
+    jwt_audience: str = "linkedin-posts-api"
+    access_token_ttl_seconds: int = Field(default=3600, ge=60, le=86400)
+
+    # Password hashing: argon2id at or above OWASP's minimum (m=19 MiB, t=2, p=1).
+    argon2_memory_kib: int = Field(default=19456, ge=19456)
+    argon2_time_cost: int = Field(default=2, ge=2)
+    argon2_parallelism: int = Field(default=1, ge=1)
+
+    # Limits.
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024, description="Request body cap (413).")
+    api_keys_per_user: int = Field(default=20, ge=1)
+
+    # On/off switches for the optional parts; each later part reads its own switch.
+    cache_enabled: bool = True
+    ratelimit_enabled: bool = True
+    compression_enabled: bool = True
+    metrics_enabled: bool = True
+    docs_enabled: bool | None = Field(
+        default=None, description="Serve /docs and /openapi.json; default: off in production."
+    )
+    ai_provider: Literal["template", "openai"] = "template"
+    ai_base_url: str | None = None
+    ai_model: str = "gpt-4o-mini"
+    ai_api_key: SecretStr | None = None
+
+    @model_validator(mode="after")
+    def check_secret_key(self) -> "Settings":
+        if self.env == "production":
+            key = self.secret_key.get_secret_value()
+            if key == DEFAULT_SECRET_KEY or len(key.encode()) < MIN_SECRET_KEY_BYTES:
+                raise InsecureSecretKeyError(
+                    "LP_SECRET_KEY must be set to a random value of at least "
+                    f"{MIN_SECRET_KEY_BYTES} bytes in production "
+                    '(e.g. python -c "import secrets; print(secrets.token_urlsafe(48))")'
+                )
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def should_auto_migrate(self) -> bool:
+        return self.is_sqlite if self.auto_migrate is None else self.auto_migrate
+
+    @property
+    def docs_on(self) -> bool:
+        return self.env != "production" if self.docs_enabled is None else self.docs_enabled
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,98 @@
+"""Engine, session factory and the per-request session (commit on success, rollback on error)."""
+
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from sqlalchemy import MetaData, event
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.pool import ConnectionPoolEntry
+
+from linkedin_posts.config import Settings
+
+# Stable constraint names so Alembic can drop and alter them on both PostgreSQL and SQLite.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+SQLITE_BEGIN_OPTION = "sqlite_begin"
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def create_engine(settings: Settings) -> AsyncEngine:
+    """Create the engine for the configured database with its pool settings."""
+    options: dict[str, Any] = {
+        "echo": settings.db_echo,
+        "pool_size": settings.db_pool_size,
+        "max_overflow": settings.db_pool_max_overflow,
+        "pool_timeout": settings.db_pool_timeout,
+        "pool_recycle": settings.db_pool_recycle,
+    }
+    if settings.is_sqlite:
+        engine = create_async_engine(settings.database_url, **options)
+        _configure_sqlite(engine, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+        return engine
+    return create_async_engine(
+        settings.database_url,
+        pool_pre_ping=settings.db_pool_pre_ping,
+        connect_args={"server_settings": {"application_name": "linkedin-posts"}},
+        **options,
+    )
+
+
+def _configure_sqlite(engine: AsyncEngine, *, busy_timeout_ms: int) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+        # Take over BEGIN from the driver so write transactions can say BEGIN IMMEDIATE.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def on_begin(connection: Connection) -> None:
+        # A deferred transaction that reads and then writes fails at once with SQLITE_BUSY
+        # when another writer got there first; IMMEDIATE takes the write lock up front and
+        # waits up to busy_timeout instead.
+        mode = connection.get_execution_options().get(SQLITE_BEGIN_OPTION, "DEFERRED")
+        connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """Yield a session; commit when the handler succeeds, roll back when it raises."""
+    factory: async_sessionmaker[AsyncSession] = request.app.state.session_factory
+    async with factory() as session:
+        if request.method not in SAFE_METHODS and request.app.state.settings.is_sqlite:
+            await session.connection(execution_options={SQLITE_BEGIN_OPTION: "IMMEDIATE"})
+        try:
+            yield session
+        except BaseException:
+            await session.rollback()
+            raise
+        await session.commit()
+
+
+# scope="function" commits before the response is sent, so an acknowledged write is durable.
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]

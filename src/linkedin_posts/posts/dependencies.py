@@ -1,0 +1,26 @@
+import uuid
+from typing import Annotated
+
+from fastapi import Depends, Header, Path
+
+from linkedin_posts.auth.dependencies import CurrentUser
+from linkedin_posts.database import SessionDep
+from linkedin_posts.posts import service
+from linkedin_posts.posts.models import Post
+
+
+async def get_owned_post(
+    post_id: Annotated[uuid.UUID, Path()], user: CurrentUser, session: SessionDep
+) -> Post:
+    return await service.get(session, owner_id=user.id, post_id=post_id)
+
+
+ValidPost = Annotated[Post, Depends(get_owned_post)]
+IfMatch = Annotated[
+    str | None,
+    Header(
+        max_length=256,
+        description='Only act if the post is still at this version (its ETag, e.g. "3").',
+    ),
+]
+IfNoneMatch = Annotated[str | None, Header(max_length=256)]

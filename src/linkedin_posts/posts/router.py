@@ -1,0 +1,94 @@
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Response, status
+
+from linkedin_posts.auth.dependencies import CurrentUser
+from linkedin_posts.database import SessionDep
+from linkedin_posts.dependencies import require_json, single_valued_query
+from linkedin_posts.errors import problem_responses
+from linkedin_posts.posts import service
+from linkedin_posts.posts.dependencies import IfMatch, IfNoneMatch, ValidPost
+from linkedin_posts.posts.models import Post
+from linkedin_posts.posts.schemas import PostCreate, PostFilters, PostPage, PostRead, PostUpdate
+
+router = APIRouter(prefix="/posts", tags=["posts"], responses=problem_responses(401, 422))
+
+_ETAG_HEADER = {"ETag": {"description": "The post's version, for If-Match and If-None-Match."}}
+
+
+def etag(post: Post) -> str:
+    return f'"{post.version}"'
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=PostRead,
+    dependencies=[Depends(require_json)],
+    responses={201: {"headers": _ETAG_HEADER}, **problem_responses(400, 415)},
+)
+async def create_post(
+    data: PostCreate, user: CurrentUser, session: SessionDep, response: Response
+) -> Post:
+    post = await service.create(session, owner_id=user.id, data=data)
+    response.headers["Location"] = f"/v1/posts/{post.id}"
+    response.headers["ETag"] = etag(post)
+    return post
+
+
+@router.get(
+    "",
+    response_model=PostPage,
+    dependencies=[Depends(single_valued_query)],
+    responses=problem_responses(400),
+)
+async def list_posts(
+    filters: Annotated[PostFilters, Query()], user: CurrentUser, session: SessionDep
+) -> PostPage:
+    """Newest first, one page at a time: follow `next_cursor` until it is null."""
+    posts, next_cursor = await service.list_page(session, owner_id=user.id, filters=filters)
+    return PostPage(items=[PostRead.model_validate(p) for p in posts], next_cursor=next_cursor)
+
+
+@router.get(
+    "/{post_id}",
+    response_model=PostRead,
+    responses={
+        200: {"headers": _ETAG_HEADER},
+        304: {"description": "Not modified: If-None-Match names the current version."},
+        **problem_responses(404),
+    },
+)
+async def read_post(post: ValidPost, response: Response, if_none_match: IfNoneMatch = None) -> Any:
+    if if_none_match is not None and service.matches_version(if_none_match, post.version):
+        return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag(post)})
+    response.headers["ETag"] = etag(post)
+    return post
+
+
+@router.patch(
+    "/{post_id}",
+    response_model=PostRead,
+    dependencies=[Depends(require_json)],
+    responses={200: {"headers": _ETAG_HEADER}, **problem_responses(400, 404, 409, 412, 415)},
+)
+async def update_post(
+    post: ValidPost,
+    changes: PostUpdate,
+    session: SessionDep,
+    response: Response,
+    if_match: IfMatch = None,
+) -> Post:
+    """Change the fields sent. Send `If-Match` with the ETag you read to avoid lost updates."""
+    post = await service.update(session, post=post, changes=changes, if_match=if_match)
+    response.headers["ETag"] = etag(post)
+    return post
+
+
+@router.delete(
+    "/{post_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problem_responses(404, 409, 412),
+)
+async def delete_post(post: ValidPost, session: SessionDep, if_match: IfMatch = None) -> None:
+    await service.remove(session, post=post, if_match=if_match)

@@ -1,0 +1,165 @@
+"""Posts: create, read, update, delete and list, always scoped to their owner."""
+
+import base64
+import re
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import Select, delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.exc import StaleDataError
+
+from linkedin_posts.posts.exceptions import (
+    InvalidCursor,
+    InvalidSchedule,
+    PostEditConflict,
+    PostNotFound,
+    PostVersionMismatch,
+)
+from linkedin_posts.posts.models import Post, PostTag, search_document
+from linkedin_posts.posts.schemas import (
+    CURSOR_PATTERN,
+    PostCreate,
+    PostFilters,
+    PostUpdate,
+    schedule_error,
+)
+
+_CURSOR_VERSION = b"\x01"
+_CURSOR = re.compile(CURSOR_PATTERN)
+
+
+async def create(session: AsyncSession, *, owner_id: uuid.UUID, data: PostCreate) -> Post:
+    post = Post(owner_id=owner_id, **data.model_dump())
+    session.add(post)
+    await session.flush()
+    await _write_tags(session, post=post)
+    return post
+
+
+async def get(session: AsyncSession, *, owner_id: uuid.UUID, post_id: uuid.UUID) -> Post:
+    # The owner is part of the lookup: someone else's post does not exist for this caller.
+    post = await session.scalar(select(Post).where(Post.id == post_id, Post.owner_id == owner_id))
+    if post is None:
+        raise PostNotFound("No such post.")
+    return post
+
+
+def matches_version(header: str, version: int) -> bool:
+    """Whether an If-Match / If-None-Match header names this version (or is `*`)."""
+    current = str(version)
+    return any(
+        tag.strip().removeprefix("W/").strip('"') in ("*", current) for tag in header.split(",")
+    )
+
+
+def check_version(post: Post, if_match: str | None) -> None:
+    """Raise 412 unless If-Match is absent, `*`, or names the current version."""
+    if if_match is None or matches_version(if_match, post.version):
+        return
+    raise PostVersionMismatch(
+        f"The post has changed; it is now at version {post.version}.", current_version=post.version
+    )
+
+
+async def update(
+    session: AsyncSession, *, post: Post, changes: PostUpdate, if_match: str | None = None
+) -> Post:
+    check_version(post, if_match)
+    values = changes.changes()
+    if "status" in values or "scheduled_at" in values:
+        error = schedule_error(
+            values.get("status", post.status), values.get("scheduled_at", post.scheduled_at)
+        )
+        if error:
+            raise InvalidSchedule(error)
+    if not values:
+        return post
+    for name, value in values.items():
+        setattr(post, name, value)
+    try:
+        await session.flush()
+    except StaleDataError as exc:
+        # Someone else's write landed between our read and our UPDATE ... WHERE version = n.
+        if if_match is not None:
+            raise PostVersionMismatch("The post was changed by another request.") from exc
+        raise PostEditConflict("The post was changed by another request; retry.") from exc
+    if "tags" in values:
+        await _write_tags(session, post=post, replace=True)
+    return post
+
+
+async def remove(session: AsyncSession, *, post: Post, if_match: str | None = None) -> None:
+    check_version(post, if_match)
+    await session.delete(post)
+    try:
+        await session.flush()
+    except StaleDataError as exc:
+        # As in update: without If-Match no precondition can fail, so this is a conflict.
+        if if_match is not None:
+            raise PostVersionMismatch("The post was changed by another request.") from exc
+        raise PostEditConflict("The post was changed by another request; retry.") from exc
+
+
+async def list_page(
+    session: AsyncSession, *, owner_id: uuid.UUID, filters: PostFilters
+) -> tuple[Sequence[Post], str | None]:
+    """One page, newest first, and the cursor of the next page (None on the last one)."""
+    query = _filtered(owner_id, filters)
+    if filters.cursor is not None:
+        query = query.where(Post.id < decode_cursor(filters.cursor))
+    # Ask for one more row than the page holds to learn whether a next page exists.
+    rows = (await session.scalars(query.order_by(Post.id.desc()).limit(filters.limit + 1))).all()
+    page = rows[: filters.limit]
+    next_cursor = encode_cursor(page[-1].id) if len(rows) > filters.limit else None
+    return page, next_cursor
+
+
+def _filtered(owner_id: uuid.UUID, filters: PostFilters) -> Select[Post]:
+    query = select(Post).where(Post.owner_id == owner_id)
+    if filters.tag is not None:
+        query = query.join(
+            PostTag,
+            (PostTag.post_id == Post.id)
+            & (PostTag.owner_id == owner_id)
+            & (PostTag.tag == filters.tag),
+        )
+    if filters.status is not None:
+        query = query.where(Post.status == filters.status)
+    if filters.campaign is not None:
+        query = query.where(Post.campaign == filters.campaign)
+    if filters.created_after is not None:
+        query = query.where(Post.created_at >= filters.created_after)
+    if filters.created_before is not None:
+        query = query.where(Post.created_at < filters.created_before)
+    if filters.q is not None:
+        query = query.where(
+            search_document(Post.title, Post.body).ilike(
+                f"%{_escape_like(filters.q)}%", escape="\\"
+            )
+        )
+    return query
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def encode_cursor(post_id: uuid.UUID) -> str:
+    return base64.urlsafe_b64encode(_CURSOR_VERSION + post_id.bytes).rstrip(b"=").decode()
+
+
+def decode_cursor(cursor: str) -> uuid.UUID:
+    # Every string of the documented shape decodes to the version byte and a UUID; the check comes
+    # first because the lenient base64 decoder would skip stray characters.
+    if not _CURSOR.fullmatch(cursor):
+        raise InvalidCursor("The cursor is not one this API returned.")
+    raw = base64.urlsafe_b64decode(cursor + "=")
+    return uuid.UUID(bytes=raw[1:])
+
+
+async def _write_tags(session: AsyncSession, *, post: Post, replace: bool = False) -> None:
+    if replace:
+        await session.execute(delete(PostTag).where(PostTag.post_id == post.id))
+    session.add_all(PostTag(post_id=post.id, tag=tag, owner_id=post.owner_id) for tag in post.tags)
+    await session.flush()

@@ -1,0 +1,185 @@
+"""Shared fixtures: every test runs on SQLite, and on PostgreSQL when LP_TEST_DATABASE_URL is set.
+
+Under CI=true both LP_TEST_DATABASE_URL and LP_TEST_REDIS_URL must be set and reachable: the
+run fails at once instead of quietly skipping the real services.
+"""
+
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import anyio.to_thread
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import make_url, text
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from linkedin_posts import migrate
+from linkedin_posts.config import Settings
+from linkedin_posts.main import create_app
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+PG_URL = os.environ.get("LP_TEST_DATABASE_URL")
+REDIS_URL = os.environ.get("LP_TEST_REDIS_URL")
+# Children first, so deleting never trips a foreign key.
+TABLES = ("post_tags", "posts", "api_keys", "users")
+PASSWORD = "correct horse battery"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if IN_CI:
+        missing = [
+            name
+            for name, value in [("LP_TEST_DATABASE_URL", PG_URL), ("LP_TEST_REDIS_URL", REDIS_URL)]
+            if not value
+        ]
+        if missing:
+            raise pytest.UsageError(f"CI=true but {', '.join(missing)} is not set")
+
+
+def _check_reachable(url: str) -> None:
+    parts = urlsplit(url.replace("+asyncpg", ""))
+    host, port = (
+        parts.hostname or "127.0.0.1",
+        parts.port or {"redis": 6379}.get(parts.scheme, 5432),
+    )
+    try:
+        socket.create_connection((host, port), timeout=3).close()
+    except OSError as exc:
+        raise RuntimeError(f"{url} is unreachable ({exc}); start it (see ARCHITECTURE.md)") from exc
+
+
+@pytest.fixture(scope="session", autouse=True)
+def services_reachable() -> None:
+    """Fail the whole run loudly when a configured service is down."""
+    for url in (PG_URL, REDIS_URL):
+        if url:
+            _check_reachable(url)
+
+
+def _backends() -> list[str]:
+    return ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
+
+
+@pytest.fixture(scope="session", params=_backends())
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(scope="session")
+async def database_url(
+    backend: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[str]:
+    if backend == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+        return
+    # A database of our own on the configured server: parallel runs never see each other's rows.
+    assert PG_URL
+    server = make_url(PG_URL)
+    name = f"lp_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    admin = create_async_engine(server, isolation_level="AUTOCOMMIT")
+    async with admin.connect() as conn:
+        await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        async with admin.connect() as conn:
+            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        await admin.dispose()
+
+
+def make_settings(database_url: str, **overrides: object) -> Settings:
+    return Settings(_env_file=None, env="test", database_url=database_url, **overrides)  # type: ignore[call-arg]
+
+
+@pytest.fixture(scope="session")
+async def migrated_url(database_url: str) -> str:
+    """A fresh database at the head migration, applied the way `linkedin-posts migrate` does."""
+    await anyio.to_thread.run_sync(migrate.upgrade, database_url)
+    return database_url
+
+
+async def truncate(engine: AsyncEngine) -> None:
+    async with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            await conn.execute(text(f"TRUNCATE {', '.join(TABLES)} CASCADE"))
+        else:
+            for table in TABLES:
+                await conn.execute(text(f"DELETE FROM {table}"))
+
+
+@pytest.fixture
+def settings(migrated_url: str) -> Settings:
+    return make_settings(migrated_url)
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator[FastAPI]:
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        try:
+            yield app
+        finally:
+            await truncate(app.state.engine)
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        yield client
+
+
+@dataclass
+class Account:
+    id: str
+    email: str
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+MakeAccount = Callable[..., Awaitable[Account]]
+
+
+@pytest.fixture
+def make_account(client: httpx.AsyncClient) -> MakeAccount:
+    """Register a user through the API and log in; returns its id, email and token."""
+
+    async def make(email: str | None = None, password: str = PASSWORD) -> Account:
+        email = email or f"user-{uuid.uuid4().hex[:12]}@example.com"
+        created = await client.post(
+            "/v1/auth/register", json={"email": email, "password": password}
+        )
+        assert created.status_code == 201, created.text
+        login = await client.post("/v1/auth/token", data={"username": email, "password": password})
+        assert login.status_code == 200, login.text
+        return Account(id=created.json()["id"], email=email, token=login.json()["access_token"])
+
+    return make
+
+
+@pytest.fixture
+async def account(make_account: MakeAccount) -> Account:
+    return await make_account()
+
+
+def assert_problem(response: httpx.Response, status: int, code: str) -> dict[str, object]:
+    """Assert an RFC 9457 problem response with our stable code, and return its body."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    body: dict[str, object] = response.json()
+    assert body["status"] == status
+    assert body["code"] == code
+    assert {"type", "title", "detail"} <= body.keys()
+    return body
+
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
