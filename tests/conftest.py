@@ -4,6 +4,7 @@ Under CI=true both LP_TEST_DATABASE_URL and LP_TEST_REDIS_URL must be set and re
 run fails at once instead of quietly skipping the real services.
 """
 
+import asyncio
 import os
 import socket
 import uuid
@@ -23,7 +24,8 @@ from linkedin_posts import migrate
 from linkedin_posts.config import Settings
 from linkedin_posts.main import create_app
 
-IN_CI = os.environ.get("CI", "").lower() == "true"
+# CI systems set CI=true, CI=1 or CI=yes; only an unset, empty, "0" or "false" CI means a laptop.
+IN_CI = os.environ.get("CI", "").strip().lower() not in ("", "0", "false")
 PG_URL = os.environ.get("LP_TEST_DATABASE_URL")
 REDIS_URL = os.environ.get("LP_TEST_REDIS_URL")
 # Children first, so deleting never trips a foreign key.
@@ -42,24 +44,46 @@ def pytest_configure(config: pytest.Config) -> None:
             raise pytest.UsageError(f"CI=true but {', '.join(missing)} is not set")
 
 
-def _check_reachable(url: str) -> None:
-    parts = urlsplit(url.replace("+asyncpg", ""))
-    host, port = (
-        parts.hostname or "127.0.0.1",
-        parts.port or {"redis": 6379}.get(parts.scheme, 5432),
-    )
+def _ping_redis(url: str) -> None:
+    # A real PING over RESP: an open port alone could be anything. (redis-py arrives with the
+    # cache; until then this is all the suite asks of Redis.)
+    parts = urlsplit(url)
+    with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 6379), 3) as sock:
+        if parts.password:
+            user = parts.username or "default"
+            sock.sendall(f"AUTH {user} {parts.password}\r\n".encode())
+            sock.recv(64)
+        sock.sendall(b"PING\r\n")
+        reply = sock.recv(64)
+    if not reply.startswith(b"+PONG"):
+        raise RuntimeError(f"Redis answered {reply[:40]!r} to PING")
+
+
+async def _ping_postgres(url: str) -> None:
+    engine = create_async_engine(url)
     try:
-        socket.create_connection((host, port), timeout=3).close()
-    except OSError as exc:
-        raise RuntimeError(f"{url} is unreachable ({exc}); start it (see ARCHITECTURE.md)") from exc
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+    finally:
+        await engine.dispose()
 
 
-@pytest.fixture(scope="session", autouse=True)
-def services_reachable() -> None:
-    """Fail the whole run loudly when a configured service is down."""
-    for url in (PG_URL, REDIS_URL):
-        if url:
-            _check_reachable(url)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Stop the whole run, loudly and at once, when a configured service does not answer."""
+    checks = [("PostgreSQL", PG_URL, lambda url: asyncio.run(_ping_postgres(url)))]
+    checks.append(("Redis", REDIS_URL, _ping_redis))
+    for name, url, check in checks:
+        if not url:
+            continue
+        try:
+            check(url)
+        except Exception as exc:
+            shown = make_url(url).render_as_string(hide_password=True)
+            pytest.exit(
+                f"{name} at {shown} is unreachable ({type(exc).__name__}: {exc}); "
+                "start it (see ARCHITECTURE.md)",
+                returncode=3,
+            )
 
 
 def _backends() -> list[str]:
@@ -133,6 +157,21 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
         yield client
+
+
+@pytest.fixture
+async def second_client(app: FastAPI, settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of a second app with its own engine and pool on the same database.
+
+    Like a second API process: requests through it race with requests through `client` on the
+    database itself, not only on the event loop. It depends on `app` so it closes before `app`
+    empties the tables.
+    """
+    other = create_app(settings)
+    async with other.router.lifespan_context(other):
+        transport = httpx.ASGITransport(app=other)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            yield client
 
 
 @dataclass

@@ -38,7 +38,9 @@ class Settings(BaseSettings):
     db_pool_max_overflow: int = Field(default=10, ge=0)
     db_pool_timeout: float = Field(default=10.0, gt=0)
     db_pool_recycle: int = Field(default=1800, ge=-1)
-    db_pool_pre_ping: bool = True
+    # Closed connections are always skipped at checkout for free; this adds a round-trip ping,
+    # for networks that drop idle connections without closing them.
+    db_pool_pre_ping: bool = False
     db_echo: bool = False
     sqlite_busy_timeout_ms: int = Field(default=5000, ge=0)
 

@@ -15,7 +15,7 @@ class UnsupportedMediaType(AppError):
     code = "unsupported_media_type"
 
 
-def get_app_settings(request: Request) -> Settings:
+async def get_app_settings(request: Request) -> Settings:
     """The settings the app was created with (tests create apps with their own)."""
     settings: Settings = request.app.state.settings
     return settings
@@ -24,7 +24,7 @@ def get_app_settings(request: Request) -> Settings:
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 
 
-def require_json(request: Request) -> None:
+async def require_json(request: Request) -> None:
     """Answer 415, not a confusing 422, when a JSON route is sent another media type."""
     media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if media_type != "application/json" and not (
@@ -33,7 +33,7 @@ def require_json(request: Request) -> None:
         raise UnsupportedMediaType("Send the request body as application/json.")
 
 
-def single_valued_query(request: Request) -> None:
+async def single_valued_query(request: Request) -> None:
     """Refuse a repeated query parameter, of which FastAPI would quietly keep the last value."""
     counts = Counter(name for name, _ in request.query_params.multi_items())
     repeated = sorted(name for name, count in counts.items() if count > 1)

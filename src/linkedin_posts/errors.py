@@ -9,6 +9,7 @@ import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.routing import Match
@@ -208,7 +209,31 @@ async def http_error_handler(request: Request, exc: Exception) -> Response:
     )
 
 
+# Retry-After for a database that is down or overloaded: long enough for a failover or a pool
+# to drain, short enough that clients come back soon.
+DATABASE_RETRY_AFTER_SECONDS = 2
+
+
+def is_database_unavailable(exc: BaseException) -> bool:
+    """Whether the database is out of reach (down, restarting, pool exhausted): not our bug."""
+    if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
+        return True
+    # asyncpg's connect raises OSError subclasses unwrapped; the pool raises TimeoutError.
+    return isinstance(exc, sa_exc.TimeoutError | sa_exc.DisconnectionError | ConnectionError)
+
+
 async def unhandled_error_handler(request: Request, exc: Exception) -> Response:
+    if is_database_unavailable(exc):
+        logger.warning(
+            "database unavailable on %s %s: %s", request.method, request.url.path, type(exc)
+        )
+        return problem_response(
+            status=503,
+            code="database_unavailable",
+            detail="The database is unavailable; retry shortly.",
+            instance=request.url.path,
+            headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
+        )
     logger.exception("unhandled error on %s %s", request.method, request.url.path)
     return problem_response(
         status=500,

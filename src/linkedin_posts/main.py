@@ -43,7 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url="/docs" if docs else None,
         redoc_url=None,
         openapi_url="/openapi.json" if docs else None,
-        responses=problem_responses(413, 500),
+        responses=problem_responses(413, 500, 503),
     )
     app.state.settings = settings
     install_error_handlers(app)

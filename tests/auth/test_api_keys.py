@@ -181,19 +181,24 @@ async def test_the_list_shows_only_my_keys(
     assert [item["id"] for item in items] == [ana_key["id"]]
 
 
-async def test_revoke_stops_the_key_at_once(client: httpx.AsyncClient, account: Account) -> None:
+async def test_revoke_stops_the_key_at_once(
+    client: httpx.AsyncClient, second_client: httpx.AsyncClient, account: Account
+) -> None:
     key = await new_key(client, account, "to-revoke")
     kept = await new_key(client, account, "to-keep")
-    assert (await client.get(ME, headers=bearer(key["key"]))).status_code == 200
+    for process in (client, second_client):
+        assert (await process.get(ME, headers=bearer(key["key"]))).status_code == 200
 
     revoked = await client.delete(f"{KEYS}/{key['id']}", headers=account.headers)
 
     assert revoked.status_code == 204
     assert revoked.content == b""
-    for headers in (bearer(key["key"]), {"X-API-Key": key["key"]}):
-        after = await client.get(ME, headers=headers)
-        assert_problem(after, 401, "invalid_token")
-        assert key["key"] not in after.text
+    # On this process and on another one (its own app and pool) alike.
+    for process in (client, second_client):
+        for headers in (bearer(key["key"]), {"X-API-Key": key["key"]}):
+            after = await process.get(ME, headers=headers)
+            assert_problem(after, 401, "invalid_token")
+            assert key["key"] not in after.text
     # The other key and the session token are untouched.
     assert (await client.get(ME, headers=bearer(kept["key"]))).status_code == 200
     assert (await client.get(ME, headers=account.headers)).status_code == 200

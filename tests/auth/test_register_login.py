@@ -6,6 +6,7 @@ from datetime import datetime
 import httpx
 import pytest
 
+from linkedin_posts.config import Settings
 from tests.conftest import PASSWORD, Account, MakeAccount, assert_problem
 
 USER_READ_FIELDS = {"id", "email", "role", "is_active", "created_at"}
@@ -191,7 +192,7 @@ async def test_login_with_a_form_returns_a_bearer_token(client: httpx.AsyncClien
     body = response.json()
     assert body.keys() == {"access_token", "token_type", "expires_in"}
     assert body["token_type"] == "bearer"
-    assert body["expires_in"] == 3600
+    assert body["expires_in"] == Settings.model_fields["access_token_ttl_seconds"].default
     assert body["access_token"].count(".") == 2
     assert PASSWORD not in response.text
 

@@ -1,15 +1,12 @@
 """Helpers for the posts tests: posts made through the API, a second app on the same database."""
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
 
-from linkedin_posts.config import Settings
-from linkedin_posts.main import create_app
 from tests.conftest import Account
 
 POSTS = "/v1/posts"
@@ -70,18 +67,3 @@ async def walk(
 
 def ids(items: list[dict[str, Any]]) -> list[str]:
     return [item["id"] for item in items]
-
-
-@pytest.fixture
-async def second_client(app: FastAPI, settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    """A client of a second app with its own engine and pool on the same database.
-
-    Like a second API process: requests through it race with requests through `client` on the
-    database itself, not only on the event loop. It depends on `app` so it closes before `app`
-    empties the tables.
-    """
-    other = create_app(settings)
-    async with other.router.lifespan_context(other):
-        transport = httpx.ASGITransport(app=other)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            yield client

@@ -106,11 +106,15 @@ async def test_a_deleted_post_leaves_the_list_and_pages_still_join_up(
     posts = await _create_many(create_post, account, 6)
     first = (await client.get(POSTS, params={"limit": 2}, headers=account.headers)).json()
     # The post the cursor points at is deleted before the next page is asked for.
-    await client.delete(post_url(first["items"][-1]["id"]), headers=account.headers)
+    deleted = first["items"][-1]
+    response = await client.delete(post_url(deleted["id"]), headers=account.headers)
+    assert response.status_code == 204
 
     rest = await walk(client, account.headers, {"limit": 2, "cursor": first["next_cursor"]})
-
     assert ids(first["items"] + rest) == ids(posts[::-1])
+    # A walk from the start no longer meets it.
+    after = await walk(client, account.headers, {"limit": 2})
+    assert ids(after) == [p["id"] for p in posts[::-1] if p["id"] != deleted["id"]]
 
 
 # Filters

@@ -39,8 +39,7 @@ async def get_current_user(
         found = await service.get_user_by_api_key(session, credential)
         if found is None:
             raise InvalidToken("The API key is invalid or revoked.")
-        user, api_key = found
-        request.state.api_key_id = api_key.id
+        user, request.state.api_key_id = found
     else:
         user_id = security.decode_access_token(settings, credential)
         active = None if user_id is None else await service.get_active_user(session, user_id)

@@ -2,7 +2,7 @@
 
 import uuid
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -65,19 +65,22 @@ async def get_active_user(session: AsyncSession, user_id: uuid.UUID) -> User | N
     return user if user is not None and user.is_active else None
 
 
-async def get_user_by_api_key(session: AsyncSession, key: str) -> tuple[User, ApiKey] | None:
-    """Find the active user behind an unrevoked key, in one indexed query."""
-    row = (
-        await session.execute(
-            select(User, ApiKey)
-            .join(ApiKey, ApiKey.user_id == User.id)
-            .where(
-                ApiKey.key_hash == security.hash_api_key(key),
-                ApiKey.revoked_at.is_(None),
-                User.is_active.is_(True),
-            )
-        )
-    ).first()
+# Built once: constructing a statement costs more CPU than running it, on every request.
+_USER_BY_API_KEY = (
+    select(User, ApiKey.id)
+    .join(ApiKey, ApiKey.user_id == User.id)
+    .where(
+        ApiKey.key_hash == bindparam("key_hash"),
+        ApiKey.revoked_at.is_(None),
+        User.is_active.is_(True),
+    )
+)
+
+
+async def get_user_by_api_key(session: AsyncSession, key: str) -> tuple[User, uuid.UUID] | None:
+    """Find the active user behind an unrevoked key, and the key's id, in one indexed query."""
+    params = {"key_hash": security.hash_api_key(key)}
+    row = (await session.execute(_USER_BY_API_KEY, params)).first()
     return None if row is None else (row[0], row[1])
 
 

@@ -5,7 +5,7 @@ import re
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import Select, delete, select
+from sqlalchemy import Select, bindparam, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -37,9 +37,15 @@ async def create(session: AsyncSession, *, owner_id: uuid.UUID, data: PostCreate
     return post
 
 
+# The owner is part of the lookup: someone else's post does not exist for this caller.
+# Built once: constructing a statement costs more CPU than running it.
+_OWNED_POST = select(Post).where(
+    Post.id == bindparam("post_id"), Post.owner_id == bindparam("owner_id")
+)
+
+
 async def get(session: AsyncSession, *, owner_id: uuid.UUID, post_id: uuid.UUID) -> Post:
-    # The owner is part of the lookup: someone else's post does not exist for this caller.
-    post = await session.scalar(select(Post).where(Post.id == post_id, Post.owner_id == owner_id))
+    post = await session.scalar(_OWNED_POST, {"post_id": post_id, "owner_id": owner_id})
     if post is None:
         raise PostNotFound("No such post.")
     return post

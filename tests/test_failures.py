@@ -1,0 +1,88 @@
+"""What a client sees when the database misbehaves or the code fails: never a 500 that leaks."""
+
+import time
+import uuid
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from linkedin_posts.auth import security
+from linkedin_posts.config import Settings
+from linkedin_posts.main import create_app
+from tests.conftest import Account, assert_problem, make_settings
+from tests.test_cli import free_port
+
+OUR_BACKENDS = """
+    SELECT pid FROM pg_stat_activity
+    WHERE datname = current_database() AND application_name = 'linkedin-posts'
+"""
+
+
+async def test_connections_the_server_closed_cost_no_failed_request(
+    client: httpx.AsyncClient, account: Account, backend: str, migrated_url: str
+) -> None:
+    if backend != "postgresql":
+        pytest.skip("a server closing pooled connections is PostgreSQL's case; SQLite is a file")
+    for _ in range(3):  # the pool now holds open connections
+        assert (await client.get("/v1/users/me", headers=account.headers)).status_code == 200
+
+    # What a restart or failover does to every pooled connection.
+    admin = create_async_engine(migrated_url, isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.connect() as conn:
+            pids = (await conn.execute(text(OUR_BACKENDS))).scalars().all()
+            assert pids, "the app holds no pooled connection to terminate"
+            for pid in pids:
+                await conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            deadline = time.monotonic() + 10
+            while set(pids) & set((await conn.execute(text(OUR_BACKENDS))).scalars().all()):
+                assert time.monotonic() < deadline, "terminated backends did not go away"
+    finally:
+        await admin.dispose()
+
+    for _ in range(3):
+        response = await client.get("/v1/users/me", headers=account.headers)
+        assert response.status_code == 200, response.text
+        assert response.json()["id"] == account.id
+
+
+async def test_an_unreachable_database_is_a_503_problem_with_retry_after() -> None:
+    settings = make_settings(f"postgresql+asyncpg://postgres@127.0.0.1:{free_port()}/nowhere")
+    app = create_app(settings)
+    token = security.create_access_token(settings, uuid.uuid4()).token
+    credentials = [
+        {"Authorization": f"Bearer {token}"},
+        {"X-API-Key": security.generate_api_key().key},
+    ]
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            for headers in credentials:
+                response = await client.get("/v1/posts", headers=headers)
+                assert_problem(response, 503, "database_unavailable")
+                assert int(response.headers["Retry-After"]) > 0
+
+
+async def test_an_unexpected_error_is_a_500_problem_that_reveals_nothing(
+    settings: Settings,
+) -> None:
+    settings = settings.model_copy(
+        update={"database_url": "postgresql+asyncpg://app:db-password-123@db/prod"}
+    )
+    secret = settings.secret_key.get_secret_value()
+    app: FastAPI = create_app(settings)
+
+    @app.get("/boom")
+    async def boom() -> None:
+        raise RuntimeError(f"failed at {settings.database_url} with key {secret} in {__file__}")
+
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        response = await client.get("/boom")
+    body = assert_problem(response, 500, "internal_error")
+    for leaked in ("db-password-123", secret, __file__, "RuntimeError", "Traceback"):
+        assert leaked not in response.text
+    assert body["instance"] == "/boom"
