@@ -67,6 +67,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--results-dir", type=Path, default=ROOT / "bench" / "results")
     parser.add_argument("--docs", type=Path, default=ROOT / "docs" / "benchmarks.md")
     parser.add_argument("--no-docs", action="store_true", help="do not update --docs")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="LP_NAME=VALUE",
+        help="an extra setting for the API server, e.g. LP_DB_POOL_SIZE=20 (repeatable)",
+    )
     args = parser.parse_args(argv)
     args.worker_counts = [int(w) for w in args.workers.split(",") if w.strip()]
     args.scenario_list = [s.strip() for s in args.scenarios.split(",") if s.strip()]
@@ -77,6 +84,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         parser.error("--duration, --connections and --threads must be at least 1")
     if args.connections < args.threads:
         parser.error("--connections must be at least --threads")
+    if any(not item.startswith("LP_") or "=" not in item for item in args.set):
+        parser.error("--set takes LP_NAME=VALUE")
+    args.settings = dict(item.split("=", 1) for item in args.set)
     return args
 
 
@@ -93,12 +103,13 @@ def log(started: float, message: str) -> None:
     print(f"[{time.monotonic() - started:6.1f}s] {message}", flush=True)
 
 
-def server_env(database_url: str) -> dict[str, str]:
+def server_env(database_url: str, settings: dict[str, str]) -> dict[str, str]:
     return {
         **seed.clean_env(),
         "LP_DATABASE_URL": database_url,
         "LP_ENV": "production",
         "LP_SECRET_KEY": secrets.token_urlsafe(48),
+        **settings,
     }
 
 
@@ -140,7 +151,9 @@ def measure_group(
     logdir: Path,
     started: float,
 ) -> dict[str, Any]:
-    api = servers.start_api(workers=workers, env=server_env(database_url), logdir=logdir)
+    api = servers.start_api(
+        workers=workers, env=server_env(database_url, args.settings), logdir=logdir
+    )
     hello = servers.start_hello(workers=workers, env=seed.clean_env(), logdir=logdir)
     try:
         probe = {"X-API-Key": users[0].api_key}
