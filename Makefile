@@ -49,7 +49,7 @@ $(VENV)/.synced: requirements-dev.lock pyproject.toml | $(UV) $(BIN)/python
 # Regenerate the locks after a change to pyproject.toml (versions and hashes, no addresses).
 lock: | $(UV)
 	$(UV) pip compile pyproject.toml --python-version 3.11 --generate-hashes -o requirements.lock
-	$(UV) pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes -o requirements-dev.lock
+	$(UV) pip compile pyproject.toml --extra dev --extra otel --python-version 3.11 --generate-hashes -o requirements-dev.lock
 
 clean:
 	rm -rf $(VENV) .uv .pytest_cache .mypy_cache .ruff_cache .coverage htmlcov

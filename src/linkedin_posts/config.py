@@ -1,10 +1,11 @@
 """Settings from the environment (prefix LP_) and an optional .env file."""
 
 from functools import lru_cache
-from typing import Literal
+from ipaddress import IPv4Network, IPv6Network, ip_network
+from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # Shipped so `make run` works out of the box; production refuses it (see check_secret_key).
 DEFAULT_SECRET_KEY = "dev-insecure-secret-key-change-me-0123456789"  # noqa: S105
@@ -69,10 +70,32 @@ class Settings(BaseSettings):
     docs_enabled: bool | None = Field(
         default=None, description="Serve /docs and /openapi.json; default: off in production."
     )
+    # Observability.
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_format: Literal["auto", "json", "console"] = Field(
+        default="auto", description="auto: JSON in production, readable console lines otherwise."
+    )
+    access_log: bool = True
+    # Who may scrape /metrics: these networks (comma-separated CIDRs), or anyone with the token.
+    metrics_allow: Annotated[list[IPv4Network | IPv6Network], NoDecode] = Field(
+        default_factory=lambda: [ip_network("127.0.0.0/8"), ip_network("::1/128")]
+    )
+    metrics_token: SecretStr | None = None
+    health_timeout_seconds: float = Field(default=2.0, gt=0, le=30)
+    redis_timeout_seconds: float = Field(default=0.25, gt=0, le=30)
+    sentry_dsn: SecretStr | None = None
+
     ai_provider: Literal["template", "openai"] = "template"
     ai_base_url: str | None = None
     ai_model: str = "gpt-4o-mini"
     ai_api_key: SecretStr | None = None
+
+    @field_validator("metrics_allow", mode="before")
+    @classmethod
+    def split_networks(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [ip_network(part.strip()) for part in value.split(",") if part.strip()]
+        return value
 
     @model_validator(mode="after")
     def check_secret_key(self) -> "Settings":
@@ -93,6 +116,10 @@ class Settings(BaseSettings):
     @property
     def should_auto_migrate(self) -> bool:
         return self.is_sqlite if self.auto_migrate is None else self.auto_migrate
+
+    @property
+    def log_json(self) -> bool:
+        return self.env == "production" if self.log_format == "auto" else self.log_format == "json"
 
     @property
     def docs_on(self) -> bool:

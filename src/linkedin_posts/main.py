@@ -1,5 +1,6 @@
 """The application factory."""
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -11,6 +12,11 @@ from linkedin_posts.body_limit import BodySizeLimitMiddleware
 from linkedin_posts.config import Settings, get_settings
 from linkedin_posts.database import create_engine, create_session_factory
 from linkedin_posts.errors import install_error_handlers, problem_responses
+from linkedin_posts.observability import health, metrics, tracing
+from linkedin_posts.observability.logging import configure_logging
+from linkedin_posts.observability.loop_lag import LoopLagMonitor
+from linkedin_posts.observability.request_context import RequestContextMiddleware
+from linkedin_posts.redis_client import create_redis
 
 DESCRIPTION = """\
 Keep, write and analyze LinkedIn posts.
@@ -23,16 +29,28 @@ email as the username. Programs can send an API key as `Authorization: Bearer lp
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    configure_logging(settings, extra_processors=tracing.log_processors())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = create_engine(settings)
         app.state.engine = engine
         app.state.session_factory = create_session_factory(engine)
+        app.state.redis = create_redis(settings)
+        app.state.started_at = time.time()
+        if settings.metrics_enabled:
+            metrics.instrument_pool(engine)
+        tracing.instrument_engine(engine)
+        loop_lag = app.state.loop_lag = LoopLagMonitor()
+        loop_lag.start()
         try:
             yield
         finally:
+            await loop_lag.stop()
+            if app.state.redis is not None:
+                await app.state.redis.aclose()
             await engine.dispose()
+            metrics.process_stopped()
 
     docs = settings.docs_on
     app = FastAPI(
@@ -47,7 +65,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)
-    # Enforced while the body streams in, so a lying Content-Length does not get past it.
+    # Innermost first: the body cap, then (outermost) request id, metrics and the access log,
+    # so every answer, a 413 included, is counted, logged and carries its request id.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        RequestContextMiddleware,
+        access_log=settings.access_log,
+        metrics_on=settings.metrics_enabled,
+    )
+    # Outermost of all, so the access log line is written inside the request's span.
+    tracing.instrument_app(app, settings)
+    app.include_router(health.router)
+    if settings.metrics_enabled:
+        app.include_router(metrics.router)
     app.include_router(api_router)
     return app

@@ -1,0 +1,5 @@
+"""Liveness and readiness. (stub)"""
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["health"])

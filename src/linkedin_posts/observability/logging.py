@@ -1,0 +1,119 @@
+"""structlog for our lines and the standard library's (uvicorn, SQLAlchemy) alike.
+
+JSON in production, readable lines in development; every line of a request carries its
+request id; secrets are redacted from every line, whatever logged them.
+"""
+
+import logging
+import re
+import sys
+from collections.abc import MutableMapping, Sequence
+from typing import Any, TextIO
+
+import orjson
+import structlog
+from structlog.typing import EventDict, Processor, WrappedLogger
+
+from linkedin_posts.config import Settings
+
+REDACTED = "[REDACTED]"
+# Keys whose values are secrets, wherever they appear in a line (headers, settings, bodies).
+_SECRET_KEY = re.compile(
+    r"authorization|cookie|passw(or)?d|secret|token|api[_-]?key|credential|dsn", re.IGNORECASE
+)
+# Secrets inside free text: our API keys, JWTs, bearer credentials, passwords in URLs.
+_SECRET_TEXT = [
+    (re.compile(r"\blp_[A-Za-z0-9_-]{8,}"), "lp_" + REDACTED),
+    (re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*"), REDACTED),
+    (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+"), r"\1 " + REDACTED),
+    (re.compile(r"(://[^/\s:@]*):[^@\s/]+@"), r"\1:" + REDACTED + "@"),
+]
+_HANDLER_NAME = "linkedin_posts"
+
+
+def redact_text(text: str) -> str:
+    for pattern, replacement in _SECRET_TEXT:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def _redact(value: Any) -> Any:
+    if isinstance(value, str):
+        return redact_text(value)
+    if isinstance(value, MutableMapping):
+        return {
+            key: REDACTED if isinstance(key, str) and _SECRET_KEY.search(key) else _redact(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [_redact(item) for item in value]
+    return value
+
+
+def redact_secrets(_logger: WrappedLogger, _name: str, event_dict: EventDict) -> EventDict:
+    """Replace secret values by key name and secret-looking text anywhere in the line."""
+    redacted: EventDict = _redact(event_dict)
+    return redacted
+
+
+class _CurrentStderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Write to whatever sys.stderr is now (test capture replaces it), not the one at setup."""
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: TextIO) -> None:
+        pass
+
+
+def _json_dumps(value: Any, **_kwargs: Any) -> str:
+    return orjson.dumps(value, default=str).decode()
+
+
+def configure_logging(settings: Settings, *, extra_processors: Sequence[Processor] = ()) -> None:
+    """Route structlog and standard-library logging through one redacting formatter."""
+    pre_chain: list[Processor] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        *extra_processors,
+    ]
+    renderer: Processor
+    if settings.log_json:
+        renderer = structlog.processors.JSONRenderer(serializer=_json_dumps)
+    else:
+        renderer = structlog.dev.ConsoleRenderer(colors=False)
+    structlog.configure(
+        processors=[*pre_chain, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=pre_chain,
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            # Stacks are text by now, so the redaction below reaches into them too.
+            structlog.processors.format_exc_info,
+            redact_secrets,
+            renderer,
+        ],
+    )
+    handler = _CurrentStderrHandler()
+    handler.set_name(_HANDLER_NAME)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    # Replace only our own handler: others (a test's log capture) stay.
+    for old in [h for h in root.handlers if h.get_name() == _HANDLER_NAME]:
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(settings.log_level.upper())
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        # uvicorn's own handlers would print a second, unredacted copy.
+        logging.getLogger(name).handlers.clear()
+        logging.getLogger(name).propagate = True
+    # uvicorn's access lines are replaced by ours, which know the route and principal.
+    logging.getLogger("uvicorn.access").disabled = True

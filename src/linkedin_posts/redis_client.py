@@ -1,0 +1,18 @@
+"""The Redis client of the scale-out shape, shared by every part that needs Redis."""
+
+import redis.asyncio as redis
+
+from linkedin_posts.config import Settings
+
+
+def create_redis(settings: Settings) -> "redis.Redis | None":
+    """A pooled client with short timeouts, or None in the embedded shape (no LP_REDIS_URL)."""
+    if not settings.redis_url:
+        return None
+    # Short timeouts: a slow Redis must cost a request milliseconds, never seconds.
+    return redis.Redis.from_url(
+        settings.redis_url,
+        socket_timeout=settings.redis_timeout_seconds,
+        socket_connect_timeout=settings.redis_timeout_seconds,
+        health_check_interval=30,
+    )
