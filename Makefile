@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 WORKERS ?= 1
 
-.PHONY: run test lint typecheck unit schemathesis bench clean install
+.PHONY: run test lint typecheck unit schemathesis bench clean install promtool
 
 run: $(VENV)/.synced
 	mkdir -p var
@@ -26,12 +26,16 @@ lint: $(VENV)/.synced
 typecheck: $(VENV)/.synced
 	$(BIN)/mypy
 
-unit: $(VENV)/.synced
+unit: $(VENV)/.synced promtool
 	$(BIN)/pytest --cov --cov-report=term --cov-fail-under=90 $(PYTEST_ARGS)
 
 bench: $(VENV)/.synced
 	command -v wrk >/dev/null 2>&1 || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y wrk; }
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+# promtool checks deploy/prometheus in the tests; it comes with Debian's `prometheus` package.
+promtool:
+	command -v promtool >/dev/null 2>&1 || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus; }
 
 $(UV):
 	$(PYTHON) -m venv .uv

@@ -140,7 +140,9 @@ def run_wrk(
     connections: int,
     threads: int,
     database: BenchDatabase | None = None,
+    limit: int = 0,
 ) -> Measurement:
+    """One wrk run; `limit` > 0 also stops each wrk thread after that many responses."""
     command = [
         wrk_path(),
         "--latency",
@@ -155,6 +157,7 @@ def run_wrk(
         "--",
         scenario,
         str(data_path),
+        str(limit),
     ]
     load_before = servers.loadavg()
     before = _cpu_snapshot(server, database)

@@ -3,7 +3,9 @@
 --
 --   wrk ... -s bench/scenarios.lua http://127.0.0.1:PORT -- SCENARIO DATA.lua
 --
--- SCENARIO: get_post | list_posts | create_post | hello
+-- SCENARIO: get_post | list_posts | create_post | hello | mixed
+-- (mixed: 80% get_post, 15% list_posts, 5% create_post). An optional third argument stops each
+-- thread after that many responses, for runs bounded by a request count (bench/soak.py).
 -- DATA.lua (written by bench/run.py from the seed) returns
 --   { users = { { key = "lp_...", posts = { "<uuid>", ... } }, ... }, bodies = { "<json>", ... } }
 -- Every request goes out as a random user with that user's own API key (and, for get_post, one
@@ -19,14 +21,26 @@ end
 
 function init(args)
    local scenario, datafile = args[1], args[2]
+   limit = tonumber(args[3] or "0")
+   answered = 0
    local data = dofile(datafile)
    math.randomseed(os.time() * 1000 + tid)
    statuses = {}
    samples = {}
    prepared = {}
+   reads, lists, writes = {}, {}, {}
    for _, user in ipairs(data.users) do
       local headers = { ["X-API-Key"] = user.key }
-      if scenario == "get_post" then
+      if scenario == "mixed" then
+         for _, id in ipairs(user.posts) do
+            table.insert(reads, wrk.format("GET", "/v1/posts/" .. id, headers))
+         end
+         table.insert(lists, wrk.format("GET", "/v1/posts?limit=20", headers))
+         local json = { ["X-API-Key"] = user.key, ["Content-Type"] = "application/json" }
+         for _, body in ipairs(data.bodies) do
+            table.insert(writes, wrk.format("POST", "/v1/posts", json, body))
+         end
+      elseif scenario == "get_post" then
          for _, id in ipairs(user.posts) do
             table.insert(prepared, wrk.format("GET", "/v1/posts/" .. id, headers))
          end
@@ -47,11 +61,24 @@ function init(args)
 end
 
 function request()
+   if count == 0 then
+      local roll = math.random(100)
+      if roll <= 80 then
+         return reads[math.random(#reads)]
+      elseif roll <= 95 then
+         return lists[math.random(#lists)]
+      end
+      return writes[math.random(#writes)]
+   end
    return prepared[math.random(count)]
 end
 
 function response(status, headers, body)
    statuses[status] = (statuses[status] or 0) + 1
+   answered = answered + 1
+   if limit > 0 and answered >= limit then
+      wrk.thread:stop()
+   end
    if status >= 400 and #samples < 5 then
       table.insert(samples, tostring(status) .. " " .. string.sub(body or "", 1, 400))
    end

@@ -93,7 +93,14 @@ def start(
     return Server(name=name, workers=workers, port=port, process=process, log_path=log_path)
 
 
-def start_api(*, workers: int, env: Mapping[str, str], logdir: Path) -> Server:
+def start_api(
+    *,
+    workers: int,
+    env: Mapping[str, str],
+    logdir: Path,
+    name: str = "api",
+    access_log: bool = False,
+) -> Server:
     port = free_port()
     command = [
         str(BIN / "linkedin-posts"),
@@ -106,9 +113,9 @@ def start_api(*, workers: int, env: Mapping[str, str], logdir: Path) -> Server:
         str(workers),
         "--log-level",
         "info",
-        "--no-access-log",
+        *([] if access_log else ["--no-access-log"]),
     ]
-    return start("api", command, workers=workers, port=port, env=env, logdir=logdir)
+    return start(name, command, workers=workers, port=port, env=env, logdir=logdir)
 
 
 def start_hello(*, workers: int, env: Mapping[str, str], logdir: Path) -> Server:

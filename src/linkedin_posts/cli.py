@@ -3,7 +3,10 @@
 import argparse
 import asyncio
 import getpass
+import os
+import shutil
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -12,6 +15,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from linkedin_posts.config import InsecureSecretKeyError, Settings, get_settings
+
+# prometheus_client's own variable (see linkedin_posts.observability.metrics).
+METRICS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
 def load_settings() -> Settings:
@@ -45,22 +51,53 @@ def migrate(settings: Settings) -> None:
 def serve(args: argparse.Namespace) -> None:
     import uvicorn
 
+    if not args.access_log:
+        # Our middleware writes the access log; the workers read their settings from here.
+        os.environ["LP_ACCESS_LOG"] = "false"
     settings = load_settings()
-    if settings.should_auto_migrate:
-        migrate(settings)
-    uvicorn.run(
-        "linkedin_posts.main:create_app",
-        factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        loop="uvloop",
-        http="httptools",
-        proxy_headers=False,
-        server_header=False,
-        log_level=args.log_level,
-        access_log=args.access_log,
-    )
+    made_dir = share_metrics_dir(args.workers)
+    try:
+        if settings.should_auto_migrate:
+            migrate(settings)
+        uvicorn.run(
+            "linkedin_posts.main:create_app",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            loop="uvloop",
+            http="httptools",
+            proxy_headers=False,
+            server_header=False,
+            log_level=args.log_level,
+            access_log=False,  # ours replaces uvicorn's: it knows the route and the principal
+        )
+    finally:
+        if made_dir is not None:
+            shutil.rmtree(made_dir, ignore_errors=True)
+
+
+def share_metrics_dir(workers: int) -> str | None:
+    """Give all workers one empty metrics directory; return it when made here (to remove it).
+
+    prometheus_client chooses between in-memory and per-process-file values when it is imported,
+    so the variable must be set before uvicorn spawns the workers (fresh interpreters that
+    inherit os.environ). The directory is emptied because the counters of processes that are
+    gone stay in it and would be added to every scrape.
+    """
+    existing = os.environ.get(METRICS_DIR_ENV)
+    if existing:
+        directory = Path(existing)
+        directory.mkdir(parents=True, exist_ok=True)
+        # Only prometheus_client's files: the variable may name a directory that holds others.
+        for stale in directory.glob("*.db"):
+            stale.unlink()
+        return None
+    if workers <= 1:
+        return None
+    made = tempfile.mkdtemp(prefix="linkedin-posts-metrics-")
+    os.environ[METRICS_DIR_ENV] = made
+    return made
 
 
 async def _create_user(settings: Settings, email: str, password: str, admin: bool) -> str:

@@ -6,8 +6,8 @@ from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 
 from linkedin_posts.auth import security, service
-from linkedin_posts.auth.exceptions import InvalidToken
-from linkedin_posts.auth.models import User
+from linkedin_posts.auth.exceptions import AdminRequired, InvalidToken
+from linkedin_posts.auth.models import Role, User
 from linkedin_posts.database import SessionDep
 from linkedin_posts.dependencies import SettingsDep
 from linkedin_posts.errors import Unauthorized
@@ -52,3 +52,9 @@ async def get_current_user(
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+async def require_admin(user: CurrentUser) -> User:
+    if user.role != Role.ADMIN:
+        raise AdminRequired("This endpoint is for administrators.")
+    return user

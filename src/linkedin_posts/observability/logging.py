@@ -17,12 +17,19 @@ from structlog.typing import EventDict, Processor, WrappedLogger
 from linkedin_posts.config import Settings
 
 REDACTED = "[REDACTED]"
-# Keys whose values are secrets, wherever they appear in a line (headers, settings, bodies).
+# Keys whose values are secrets, wherever they appear in a line (headers, settings, bodies);
+# an id of such a thing (`api_key_id`) is not one.
 _SECRET_KEY = re.compile(
     r"authorization|cookie|passw(or)?d|secret|token|api[_-]?key|credential|dsn", re.IGNORECASE
 )
-# Secrets inside free text: our API keys, JWTs, bearer credentials, passwords in URLs.
+_ID_KEY = re.compile(r"_ids?$")
+# Secrets inside free text: `password=...`, our API keys, JWTs, bearer credentials, passwords
+# in URLs.
 _SECRET_TEXT = [
+    (
+        re.compile(r"(?i)\b(passw(?:or)?d|secret|token|api[_-]?key)(\s*[=:]\s*)[^\s,;&\"']+"),
+        r"\1\2" + REDACTED,
+    ),
     (re.compile(r"\blp_[A-Za-z0-9_-]{8,}"), "lp_" + REDACTED),
     (re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*"), REDACTED),
     (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+"), r"\1 " + REDACTED),
@@ -37,13 +44,16 @@ def redact_text(text: str) -> str:
     return text
 
 
+def _is_secret_key(key: object) -> bool:
+    return isinstance(key, str) and bool(_SECRET_KEY.search(key)) and not _ID_KEY.search(key)
+
+
 def _redact(value: Any) -> Any:
     if isinstance(value, str):
         return redact_text(value)
     if isinstance(value, MutableMapping):
         return {
-            key: REDACTED if isinstance(key, str) and _SECRET_KEY.search(key) else _redact(item)
-            for key, item in value.items()
+            key: REDACTED if _is_secret_key(key) else _redact(item) for key, item in value.items()
         }
     if isinstance(value, list | tuple):
         return [_redact(item) for item in value]

@@ -3,9 +3,41 @@
 Later parts add theirs here in the same style, `lp_<thing>_total` / `lp_<thing>_seconds`:
 rate limits (`lp_ratelimit_*`), cache levels (`lp_cache_*`), LLM providers (`lp_llm_*`) and
 jobs (`lp_jobs_*`).
+
+With several worker processes (`linkedin-posts serve --workers N`) the CLI points
+PROMETHEUS_MULTIPROC_DIR at one empty directory before the workers start; every process then
+writes its values there and a scrape of any worker sums them. A gauge therefore needs a
+`multiprocess_mode`: `livesum` for amounts that add up over the running processes. Such a
+scrape has no process_* or python_* metrics: those describe one process only.
 """
 
-from prometheus_client import Counter, Gauge, Histogram
+import hmac
+import os
+import platform
+import re
+from ipaddress import IPv6Address, ip_address
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.pool import ConnectionPoolEntry, Pool, QueuePool
+
+from linkedin_posts import __version__, errors
+from linkedin_posts.config import Settings
+
+MULTIPROC_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 # Methods outside this set share one label value, so a client cannot mint label values.
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -29,21 +61,193 @@ HTTP_REQUESTS_IN_FLIGHT = Gauge(
     multiprocess_mode="livesum",
 )
 
+DB_POOL_IN_USE = Gauge(
+    "lp_db_pool_connections_in_use",
+    "Database connections checked out of the pools of the running processes.",
+    multiprocess_mode="livesum",
+)
+DB_POOL_OVERFLOW = Gauge(
+    "lp_db_pool_overflow",
+    "Connections open beyond the pool size (LP_DB_POOL_MAX_OVERFLOW), over the running processes.",
+    multiprocess_mode="livesum",
+)
+DB_POOL_SIZE = Gauge(
+    "lp_db_pool_size",
+    "Connections the pools keep (LP_DB_POOL_SIZE times the running processes).",
+    multiprocess_mode="livesum",
+)
+
+# Always 1; the labels carry the information. `livemax` keeps it 1 however many workers run
+# (`livesum` would count workers, `all` would add a pid label per worker) and, being a live
+# mode, drops a stopped worker's labels, so a worker restarted after an upgrade in place does
+# not leave the old version showing next to the new one.
+BUILD_INFO = Gauge(
+    "lp_build_info",
+    "The running version of the service and of Python (always 1).",
+    ["version", "python"],
+    multiprocess_mode="livemax",
+)
+BUILD_INFO.labels(__version__, platform.python_version()).set(1)
+
+# Later parts add their metrics here, above the functions, in the style above (module-level
+# constants, bounded label values, a `multiprocess_mode` on every gauge). deploy/ (alerts and
+# dashboard) already uses these names; tests/test_deploy_observability.py lists them in LATER
+# until they are exported:
+#   rate limits    lp_ratelimit_rejected_total{route_class}
+#   cache levels   lp_cache_requests_total{level,result}           result="hit" for a hit
+#   LLM providers  lp_llm_requests_total{provider,outcome}         outcome="ok" for a success
+#                  lp_llm_request_duration_seconds{provider}       a Histogram
+#   jobs           lp_jobs_*
+
 
 def method_label(method: str) -> str:
     return method if method in KNOWN_METHODS else "OTHER"
 
 
-# --- stubs, to be replaced ---
-from fastapi import APIRouter  # noqa: E402
-from sqlalchemy.ext.asyncio import AsyncEngine  # noqa: E402
+# --- pool gauges ---------------------------------------------------------------------------
+
+
+def instrument_pool(engine: AsyncEngine) -> None:
+    """Keep the pool gauges current as connections are checked out and returned."""
+    sync_engine = engine.sync_engine
+    # Startup of a worker, so also the moment to clean up after a worker that crashed.
+    forget_dead_processes()
+
+    # Read through the engine: engine.dispose() swaps in a new pool that keeps these listeners.
+    def on_checkout(_dbapi: Any, _record: ConnectionPoolEntry, _proxy: Any) -> None:
+        _observe_pool(sync_engine.pool, returning=False)
+
+    def on_checkin(_dbapi: Any, _record: ConnectionPoolEntry) -> None:
+        # A connection invalidated while in use, or a failed checkout, ends here too.
+        _observe_pool(sync_engine.pool, returning=True)
+
+    def on_detach(_dbapi: Any, _record: ConnectionPoolEntry) -> None:
+        _observe_pool(sync_engine.pool, returning=False)
+
+    def on_dispose(_conn: Any) -> None:
+        _observe_pool(sync_engine.pool, returning=False)
+
+    event.listen(sync_engine, "checkout", on_checkout)
+    event.listen(sync_engine, "checkin", on_checkin)
+    event.listen(sync_engine, "detach", on_detach)
+    event.listen(sync_engine, "engine_disposed", on_dispose)
+    _observe_pool(sync_engine.pool, returning=False)
+
+
+def _observe_pool(pool: Pool, *, returning: bool) -> None:
+    if not isinstance(pool, QueuePool):
+        return
+    in_use = pool.checkedout()
+    overflow = pool.overflow()  # negative while the pool has not opened pool_size connections
+    if returning:
+        # "checkin" fires before the pool takes the connection back, which it then queues,
+        # or closes as overflow when the queue is already full.
+        in_use -= 1
+        if pool.checkedin() >= pool.size():
+            overflow -= 1
+    # A pool disposed of while connections were out counts them oddly until they come back.
+    DB_POOL_IN_USE.set(max(0, in_use))
+    DB_POOL_OVERFLOW.set(max(0, overflow))
+    DB_POOL_SIZE.set(pool.size())
+
+
+# --- multiprocess bookkeeping --------------------------------------------------------------
+
+
+def multiprocess_dir() -> str | None:
+    return os.environ.get(MULTIPROC_DIR_ENV) or None
+
+
+def process_stopped() -> None:
+    """Take this process's live gauges out of the sums; counters and histograms stay."""
+    if multiprocess_dir():
+        multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
+
+
+_LIVE_GAUGE_FILE = re.compile(r"gauge_live\w+?_(\d+)\.db")
+
+
+def forget_dead_processes() -> None:
+    """Drop the live gauges of workers that died without shutting down (SIGKILL, OOM killer).
+
+    uvicorn replaces such a worker, and the replacement cleans up after it here, so a crashed
+    worker's connections in use do not stay in `lp_db_pool_connections_in_use` forever.
+    """
+    directory = multiprocess_dir()
+    if not directory:
+        return
+    pids = {
+        int(m.group(1))
+        for p in Path(directory).iterdir()
+        if (m := _LIVE_GAUGE_FILE.fullmatch(p.name))
+    }
+    for pid in pids - {os.getpid()}:
+        if not _alive(pid):
+            multiprocess.mark_process_dead(pid, directory)  # type: ignore[no-untyped-call]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+# --- the scrape endpoint -------------------------------------------------------------------
+
+
+class MetricsForbidden(errors.Forbidden):
+    code = "metrics_forbidden"
+
 
 router = APIRouter()
 
 
-def instrument_pool(engine: AsyncEngine) -> None:
-    pass
+@router.get("/metrics", include_in_schema=False)
+def scrape(request: Request) -> Response:
+    """The metrics of every process of this server, in the Prometheus text format."""
+    # A plain `def`: FastAPI runs it in a thread, and in multiprocess mode collecting reads a
+    # file per process and metric type.
+    if not may_scrape(request, request.app.state.settings):
+        raise MetricsForbidden("Metrics are served to allowed networks or with the metrics token.")
+    return Response(generate_latest(_registry()), media_type=CONTENT_TYPE_LATEST)
 
 
-def process_stopped() -> None:
-    pass
+def _registry() -> CollectorRegistry:
+    directory = multiprocess_dir()
+    if directory is None:
+        return REGISTRY
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry, path=directory)  # type: ignore[no-untyped-call]
+    return registry
+
+
+def may_scrape(request: Request, settings: Settings) -> bool:
+    return _peer_allowed(request, settings) or _has_token(request, settings)
+
+
+def _peer_allowed(request: Request, settings: Settings) -> bool:
+    # The direct peer only: X-Forwarded-For is whatever the client wants it to be.
+    if request.client is None:
+        return False
+    try:
+        peer = ip_address(request.client.host)
+    except ValueError:
+        return False
+    # A dual-stack listener sees IPv4 clients as ::ffff:a.b.c.d.
+    if isinstance(peer, IPv6Address) and peer.ipv4_mapped is not None:
+        peer = peer.ipv4_mapped
+    return any(peer in network for network in settings.metrics_allow)
+
+
+def _has_token(request: Request, settings: Settings) -> bool:
+    if settings.metrics_token is None or not settings.metrics_token.get_secret_value():
+        return False
+    scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+    expected = settings.metrics_token.get_secret_value().encode()
+    return scheme.lower() == "bearer" and hmac.compare_digest(
+        credentials.strip().encode(), expected
+    )

@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from linkedin_posts import errors
-from linkedin_posts.observability import metrics
+from linkedin_posts.observability import metrics, tracing
 
 REQUEST_ID_HEADER = "x-request-id"
 # What we echo back and log: short, printable, no spaces, so a caller cannot inject log lines.
@@ -26,6 +26,10 @@ def route_template(scope: Scope) -> str:
     route = scope.get("route")
     template = getattr(route, "path", None)
     if not isinstance(template, str):
+        # Plain Starlette routes (/openapi.json, /docs) record only their endpoint; they take no
+        # parameters, so their path is their template.
+        if "endpoint" in scope and not scope.get("path_params"):
+            return str(scope["path"])
         return metrics.UNMATCHED_ROUTE
     # Routers included with a prefix keep their own path (`/posts/{post_id}`); the prefix is the
     # request path's leading segments, which are literal in every route this app has.
@@ -89,6 +93,7 @@ class RequestContextMiddleware:
                 # Too late for an error response: the client sees a cut-off body.
                 logger.exception("unhandled error after the response started")
                 raise
+            tracing.report_exception(exc)
             response = await errors.unhandled_error_handler(Request(scope), exc)
             await response(scope, receive, send_with_headers)
         finally:
@@ -99,7 +104,8 @@ class RequestContextMiddleware:
                 metrics.HTTP_REQUESTS_IN_FLIGHT.dec()
                 metrics.HTTP_REQUESTS.labels(method, route, str(status)).inc()
                 metrics.HTTP_REQUEST_SECONDS.labels(method, route).observe(elapsed)
-            if self.access_log:
+            # Health probes arrive every few seconds from every balancer: counted, not logged.
+            if self.access_log and not scope["path"].startswith("/health/"):
                 access_logger.info(
                     "request",
                     method=method,

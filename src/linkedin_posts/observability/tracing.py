@@ -15,6 +15,7 @@ from linkedin_posts import __version__
 from linkedin_posts.config import Settings
 
 _provider_installed = False
+_sentry_on = False
 
 
 def tracing_enabled() -> bool:
@@ -38,6 +39,7 @@ def add_trace_ids(_logger: WrappedLogger, _name: str, event_dict: EventDict) -> 
 
 def instrument_app(app: FastAPI, settings: Settings) -> None:
     """Before the first request (it adds middleware): Sentry, the tracer provider, FastAPI spans."""
+    global _sentry_on
     if settings.sentry_dsn is not None:
         import sentry_sdk
 
@@ -48,6 +50,7 @@ def instrument_app(app: FastAPI, settings: Settings) -> None:
             release=__version__,
             send_default_pii=False,
         )
+        _sentry_on = True
     if not tracing_enabled():
         return
     from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
@@ -61,7 +64,9 @@ def instrument_engine(engine: AsyncEngine) -> None:
         return
     from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
 
-    SQLAlchemyInstrumentor().instrument(engine=engine.sync_engine)
+    # The instrumentation declares SQLAlchemy < 2.1 and would refuse 2.1; it uses only the
+    # cursor-execute events, which 2.1 keeps (tests/observability/test_tracing.py shows the spans).
+    SQLAlchemyInstrumentor().instrument(engine=engine.sync_engine, skip_dep_check=True)
 
 
 def _install_provider() -> None:
@@ -86,3 +91,12 @@ def _install_provider() -> None:
     RedisInstrumentor().instrument()
     HTTPXClientInstrumentor().instrument()
     _provider_installed = True
+
+
+def report_exception(exc: BaseException) -> None:
+    """Send an unhandled error to Sentry, when configured (we answer it ourselves, so Sentry's
+    own ASGI hooks never see it)."""
+    if _sentry_on:
+        import sentry_sdk
+
+        sentry_sdk.capture_exception(exc)
