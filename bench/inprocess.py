@@ -130,7 +130,8 @@ async def run(args: argparse.Namespace, database_url: str, users: list[seed.Seed
                 profiler.enable()
                 await measure(name, args.requests, scenarios[name])
                 profiler.disable()
-                pstats.Stats(profiler).sort_stats(args.sort).print_stats(45)
+                stats = pstats.Stats(profiler).sort_stats(args.sort)
+                stats.print_stats(*([args.profile_filter] if args.profile_filter else [45]))
                 continue
             cost = await measure(name, args.requests, scenarios[name])
             print(f"{'':28} {baseline / cost:8.1%} of hello-world's requests per CPU-second")
@@ -143,6 +144,7 @@ def main() -> None:
     parser.add_argument("--scenarios", nargs="+", default=["get_post", "list_posts", "create_post"])
     parser.add_argument("--profile", help="print a cProfile of this scenario")
     parser.add_argument("--sort", default="cumulative", help="cProfile sort key")
+    parser.add_argument("--profile-filter", help="print only the profile lines matching this")
     parser.add_argument(
         "--set",
         action="append",

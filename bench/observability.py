@@ -68,8 +68,12 @@ def cost(
 ) -> dict[str, Any]:
     probe = users[0].api_key
     on = start("on", api_env(database_url), 1, logdir, access_log=True, probe_key=probe)
-    off_env = api_env(database_url, LP_METRICS_ENABLED="false")
-    off = start("off", off_env, 1, logdir, access_log=False, probe_key=probe)
+    # --only metrics|access-log turns off just that part, to tell their costs apart; --only
+    # nothing runs two identical servers: the bias of the method itself.
+    metrics_off = args.only in (None, "metrics")
+    off_env = api_env(database_url, LP_METRICS_ENABLED=str(not metrics_off).lower())
+    off_log = args.only in ("metrics", "nothing")
+    off = start("off", off_env, 1, logdir, access_log=off_log, probe_key=probe)
     runs: dict[str, list[dict[str, Any]]] = {"on": [], "off": []}
     try:
         load = {"duration": args.duration, "connections": args.connections, "threads": 2}
@@ -188,6 +192,9 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--duration", type=float, default=10, help="cost: seconds per run")
     parser.add_argument("--rounds", type=int, default=4, help="cost: runs per server")
+    parser.add_argument(
+        "--only", choices=["metrics", "access-log", "nothing"], help="cost: turn off only this part"
+    )
     parser.add_argument("--requests", type=int, default=1_000_000, help="soak: total requests")
     parser.add_argument("--warmup-requests", type=int, default=50_000)
     parser.add_argument("--max-seconds", type=float, default=3000, help="soak: time bound")
