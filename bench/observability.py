@@ -115,22 +115,18 @@ def soak(
     )
     load = {"connections": args.connections, "threads": 2}
     try:
-        # Each wrk thread stops after its share of the requests; the duration only bounds it.
-        warm = loadgen.run_wrk(
-            api, "mixed", data, duration=600, limit=args.warmup_requests // 2, **load
-        )
+        # wrk always runs for its whole duration, so the main run's duration is sized from the
+        # warm-up's rate (plus 15%), and each wrk thread stops sending at its share of requests.
+        warm = loadgen.run_wrk(api, "mixed", data, duration=args.warmup_seconds, **load)
         rss_warm = rss_mib(api)
         print(
             f"warm-up: {warm.requests} requests, {warm.errors} errors, RSS {rss_warm} MiB",
             flush=True,
         )
+        remaining = max(0, args.requests - warm.requests)
+        duration = min(args.max_seconds, remaining / warm.requests_per_s * 1.15 + 5)
         main = loadgen.run_wrk(
-            api,
-            "mixed",
-            data,
-            duration=args.max_seconds,
-            limit=(args.requests - warm.requests) // 2,
-            **load,
+            api, "mixed", data, duration=duration, limit=-(-remaining // 2), **load
         )
         rss_end = rss_mib(api)
     finally:
@@ -196,7 +192,7 @@ def main() -> int:
         "--only", choices=["metrics", "access-log", "nothing"], help="cost: turn off only this part"
     )
     parser.add_argument("--requests", type=int, default=1_000_000, help="soak: total requests")
-    parser.add_argument("--warmup-requests", type=int, default=50_000)
+    parser.add_argument("--warmup-seconds", type=float, default=60, help="soak: warm-up")
     parser.add_argument("--max-seconds", type=float, default=3000, help="soak: time bound")
     args = parser.parse_args()
     loadgen.wrk_path()

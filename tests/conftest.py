@@ -9,6 +9,7 @@ import os
 import socket
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -99,10 +100,19 @@ def backend(request: pytest.FixtureRequest) -> str:
 async def database_url(
     backend: str, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[str]:
+    async with fresh_database(backend, tmp_path_factory.mktemp("db")) as url:
+        yield url
+
+
+@asynccontextmanager
+async def fresh_database(backend: str, tmp_path: Path) -> AsyncIterator[str]:
+    """An empty database nobody else uses: a new file, or a new database on the PG server.
+
+    Parallel runs and tests that need a database of their own never see each other's rows.
+    """
     if backend == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+        yield f"sqlite+aiosqlite:///{tmp_path / f'fresh-{uuid.uuid4().hex[:8]}.db'}"
         return
-    # A database of our own on the configured server: parallel runs never see each other's rows.
     assert PG_URL
     server = make_url(PG_URL)
     name = f"lp_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"

@@ -4,10 +4,8 @@ Each test gets an empty database of its own (a file on SQLite, a new database on
 server), because downgrading the session's shared database would pull it from under other tests.
 """
 
-import os
 import uuid
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -18,16 +16,16 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect, make_url, text
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from linkedin_posts import migrate
 from linkedin_posts.auth import models as auth_models  # noqa: F401  (registers the tables)
 from linkedin_posts.database import Base, create_engine
 from linkedin_posts.main import create_app
 from linkedin_posts.posts import models as posts_models  # noqa: F401
-from tests.conftest import PASSWORD, PG_URL, make_settings
+from tests.conftest import PASSWORD, fresh_database, make_settings
 
 OUR_TABLES = {"users", "api_keys", "posts", "post_tags"}
 # What the models declare, by table: index name -> its columns.
@@ -54,26 +52,6 @@ CASCADES = {
 }
 # PostgreSQL only, and only in the migration: SQLite has no trigram index to mirror it.
 SEARCH_INDEX = "ix_posts_search_trgm"
-
-
-@asynccontextmanager
-async def fresh_database(backend: str, tmp_path: Path) -> AsyncIterator[str]:
-    """An empty database nobody else uses: a new file, or a new database on the PG server."""
-    if backend == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / f'fresh-{uuid.uuid4().hex[:8]}.db'}"
-        return
-    assert PG_URL
-    server = make_url(PG_URL)
-    name = f"lp_fresh_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    admin = create_async_engine(server, isolation_level="AUTOCOMMIT")
-    async with admin.connect() as conn:
-        await conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
-        async with admin.connect() as conn:
-            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        await admin.dispose()
 
 
 @pytest.fixture

@@ -27,8 +27,7 @@ import anyio.to_thread
 import httpx
 import pytest
 
-from tests.conftest import PASSWORD, REPO_ROOT
-from tests.test_migrations import fresh_database
+from tests.conftest import PASSWORD, REPO_ROOT, fresh_database
 
 SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
 SEED = 20261123

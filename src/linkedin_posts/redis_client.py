@@ -1,14 +1,20 @@
 """The Redis client of the scale-out shape, shared by every part that needs Redis."""
 
-import redis.asyncio as redis
+from typing import TYPE_CHECKING
 
 from linkedin_posts.config import Settings
+
+if TYPE_CHECKING:
+    import redis.asyncio as redis
 
 
 def create_redis(settings: Settings) -> "redis.Redis | None":
     """A pooled client with short timeouts, or None in the embedded shape (no LP_REDIS_URL)."""
     if not settings.redis_url:
         return None
+    # Imported here: redis-py costs ~15 MB of memory per process, for the scale-out shape only.
+    import redis.asyncio as redis
+
     # Short timeouts: a slow Redis must cost a request milliseconds, never seconds.
     return redis.Redis.from_url(
         settings.redis_url,

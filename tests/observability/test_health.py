@@ -2,7 +2,6 @@
 
 import asyncio
 import contextlib
-import os
 import shutil
 import time
 import uuid
@@ -16,7 +15,7 @@ from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from linkedin_posts.main import create_app
-from tests.conftest import make_settings
+from tests.conftest import fresh_database, make_settings
 from tests.test_cli import free_port
 
 READY = "/health/ready"
@@ -276,20 +275,8 @@ async def test_any_other_database_failure_is_named_only_failed(
 @pytest.fixture
 async def empty_database_url(backend: str, tmp_path: Path) -> AsyncIterator[str]:
     """A database that exists and answers, with no schema in it."""
-    if backend == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}"
-        return
-    server = make_url(os.environ["LP_TEST_DATABASE_URL"])
-    name = f"lp_test_empty_{uuid.uuid4().hex[:8]}"
-    admin = create_async_engine(server, isolation_level="AUTOCOMMIT")
-    async with admin.connect() as conn:
-        await conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
-        async with admin.connect() as conn:
-            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        await admin.dispose()
+    async with fresh_database(backend, tmp_path) as url:
+        yield url
 
 
 async def test_ready_is_503_on_a_database_without_the_schema(empty_database_url: str) -> None:

@@ -19,14 +19,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import make_url, text
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from linkedin_posts.cli import share_metrics_dir
+from tests.conftest import PG_URL, fresh_database
 from tests.observability.test_metrics import Samples, parse, requests_by_route, value
 from tests.test_cli import CLI, PASSWORD, cli_env, free_port
 
-PG_URL = os.environ.get("LP_TEST_DATABASE_URL")
 WORKERS = 2
 POOL_SIZE = 3
 POST_ROUTE = "/v1/posts/{post_id}"
@@ -37,20 +35,8 @@ Route = tuple[str, str, str]
 
 @pytest.fixture
 async def server_database_url(tmp_path: Path) -> AsyncIterator[str]:
-    if not PG_URL:
-        yield f"sqlite+aiosqlite:///{tmp_path / 'server.db'}"
-        return
-    server = make_url(PG_URL)
-    name = f"lp_test_mp_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    admin = create_async_engine(server, isolation_level="AUTOCOMMIT")
-    async with admin.connect() as conn:
-        await conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
-        async with admin.connect() as conn:
-            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        await admin.dispose()
+    async with fresh_database("postgresql" if PG_URL else "sqlite", tmp_path) as url:
+        yield url
 
 
 @dataclass
