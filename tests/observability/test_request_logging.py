@@ -1,7 +1,6 @@
 """Request ids, X-Process-Time, the access log and redaction, as an operator reads them."""
 
 import re
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -10,32 +9,30 @@ import pytest
 from fastapi import FastAPI
 
 from linkedin_posts.config import Settings
-from linkedin_posts.main import create_app
-from tests.conftest import PASSWORD, assert_problem, make_settings, truncate
+from tests.conftest import PASSWORD, assert_problem, make_settings
 
 GENERATED_ID = re.compile(r"[0-9a-f]{32}")
 
 
 @pytest.fixture
-async def json_app(migrated_url: str) -> AsyncIterator[FastAPI]:
-    app = create_app(make_settings(migrated_url, log_format="json"))
+def settings(migrated_url: str) -> Settings:
+    """JSON lines, as production writes them, so a test can read every field (used by `app`)."""
+    return make_settings(migrated_url, log_format="json")
 
+
+@pytest.fixture
+def json_app(app: FastAPI) -> FastAPI:
     @app.get("/boom")
     async def boom() -> None:
         raise RuntimeError("database password=hunter2-secret failed")
 
-    async with app.router.lifespan_context(app):
-        try:
-            yield app
-        finally:
-            await truncate(app.state.engine)
+    return app
 
 
 @pytest.fixture
-async def json_client(json_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=json_app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-        yield client
+def json_client(json_app: FastAPI, client: httpx.AsyncClient) -> httpx.AsyncClient:
+    """The `client` of the JSON-logging app with its failing route."""
+    return client
 
 
 def log_lines(captured: str) -> list[dict[str, Any]]:

@@ -16,10 +16,10 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from linkedin_posts import migrate
+from linkedin_posts.errors import is_database_unavailable
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
-from linkedin_posts.errors import is_database_unavailable
 
 logger = logging.getLogger(__name__)
 

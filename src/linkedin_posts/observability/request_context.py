@@ -13,7 +13,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from linkedin_posts import errors
 from linkedin_posts.observability import metrics, tracing
 
-REQUEST_ID_HEADER = "x-request-id"
 # What we echo back and log: short, printable, no spaces, so a caller cannot inject log lines.
 _WELL_FORMED_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
@@ -98,26 +97,33 @@ class RequestContextMiddleware:
             await response(scope, receive, send_with_headers)
         finally:
             elapsed = time.perf_counter() - started
-            route = route_template(scope)
-            method = metrics.method_label(scope["method"])
             if self.metrics_on:
                 metrics.HTTP_REQUESTS_IN_FLIGHT.dec()
-                metrics.HTTP_REQUESTS.labels(method, route, str(status)).inc()
-                metrics.HTTP_REQUEST_SECONDS.labels(method, route).observe(elapsed)
             # Health probes arrive every few seconds from every balancer: counted, not logged.
-            if self.access_log and not scope["path"].startswith("/health/"):
-                access_logger.info(
-                    "request",
-                    method=method,
-                    route=route,
-                    status=status,
-                    duration_ms=round(elapsed * 1000, 3),
-                    # Ids only: an e-mail address is personal data and never reaches a log line.
-                    user_id=_str_or_none(state.get("user_id")),
-                    api_key_id=_str_or_none(state.get("api_key_id")),
-                    cache=state.get("cache"),
-                )
+            log_it = self.access_log and not scope["path"].startswith("/health/")
+            if self.metrics_on or log_it:
+                self._record(scope, status, elapsed, log_it=log_it)
             structlog.contextvars.reset_contextvars(**bound)
+
+    def _record(self, scope: Scope, status: int, elapsed: float, *, log_it: bool) -> None:
+        route = route_template(scope)
+        method = metrics.method_label(scope["method"])
+        if self.metrics_on:
+            metrics.HTTP_REQUESTS.labels(method, route, str(status)).inc()
+            metrics.HTTP_REQUEST_SECONDS.labels(method, route).observe(elapsed)
+        if log_it:
+            state = scope["state"]
+            access_logger.info(
+                "request",
+                method=method,
+                route=route,
+                status=status,
+                duration_ms=round(elapsed * 1000, 3),
+                # Ids only: an e-mail address is personal data and never reaches a log line.
+                user_id=_str_or_none(state.get("user_id")),
+                api_key_id=_str_or_none(state.get("api_key_id")),
+                cache=state.get("cache"),
+            )
 
 
 def _str_or_none(value: object) -> str | None:
