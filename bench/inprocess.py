@@ -17,6 +17,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import uvloop
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import seed
@@ -159,7 +161,8 @@ def main() -> None:
         database_url = seed.database_url_for(args.server_url, name)
         seed.migrate(database_url, seed.clean_env())
         users = seed.seed(database_url, users=20, posts_per_user=100).users
-        asyncio.run(run(args, database_url, users))
+        # The event loop `linkedin-posts serve` runs on.
+        uvloop.run(run(args, database_url, users))
     finally:
         seed.drop_database(args.server_url, name)
 

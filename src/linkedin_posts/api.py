@@ -1,4 +1,4 @@
-"""The v1 API: one router per domain."""
+"""The v1 API: one router per domain, each included at the app with the /v1 prefix."""
 
 from fastapi import APIRouter
 
@@ -6,9 +6,14 @@ from linkedin_posts.auth.router import api_keys_router, auth_router, users_route
 from linkedin_posts.observability import admin
 from linkedin_posts.posts.router import router as posts_router
 
-api_router = APIRouter(prefix="/v1")
-api_router.include_router(auth_router)
-api_router.include_router(users_router)
-api_router.include_router(api_keys_router)
-api_router.include_router(posts_router)
-api_router.include_router(admin.router)
+API_PREFIX = "/v1"
+# Not one /v1 router that includes the others: FastAPI matches an included router's routes once
+# to pick it and again to run it, at every level of nesting, which cost a third of a cheap
+# request's CPU (docs/benchmarks.md). The first full match wins, so the hottest router goes first.
+API_ROUTERS: tuple[APIRouter, ...] = (
+    posts_router,
+    auth_router,
+    users_router,
+    api_keys_router,
+    admin.router,
+)

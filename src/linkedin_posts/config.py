@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     # Closed connections are always skipped at checkout for free; this adds a round-trip ping,
     # for networks that drop idle connections without closing them.
     db_pool_pre_ping: bool = False
+    # PostgreSQL only: the asyncpg pool of the hot reads (credentials, one post). A read holds a
+    # connection for one statement, a fraction of a millisecond, so a few serve thousands a second.
+    db_read_pool_size: int = Field(default=10, ge=1)
     db_echo: bool = False
     sqlite_busy_timeout_ms: int = Field(default=5000, ge=0)
 

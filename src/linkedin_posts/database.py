@@ -26,6 +26,8 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
+# How our sessions show in pg_stat_activity.
+APPLICATION_NAME = "linkedin-posts"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 SQLITE_BEGIN_OPTION = "sqlite_begin"
 
@@ -50,7 +52,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
     engine = create_async_engine(
         settings.database_url,
         pool_pre_ping=settings.db_pool_pre_ping,
-        connect_args={"server_settings": {"application_name": "linkedin-posts"}},
+        connect_args={"server_settings": {"application_name": APPLICATION_NAME}},
         **options,
     )
     _skip_closed_connections(engine)

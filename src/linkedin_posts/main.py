@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from linkedin_posts import __version__
-from linkedin_posts.api import api_router
+from linkedin_posts.api import API_PREFIX, API_ROUTERS
 from linkedin_posts.body_limit import BodySizeLimitMiddleware
 from linkedin_posts.config import Settings, get_settings
 from linkedin_posts.database import create_engine, create_session_factory
@@ -16,6 +16,7 @@ from linkedin_posts.observability import health, metrics, tracing
 from linkedin_posts.observability.logging import configure_logging
 from linkedin_posts.observability.loop_lag import LoopLagMonitor
 from linkedin_posts.observability.request_context import RequestContextMiddleware
+from linkedin_posts.reader import open_reader
 from linkedin_posts.redis_client import create_redis
 
 DESCRIPTION = """\
@@ -36,6 +37,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = create_engine(settings)
         app.state.engine = engine
         app.state.session_factory = create_session_factory(engine)
+        app.state.reader = open_reader(settings, engine)
         app.state.redis = create_redis(settings)
         app.state.started_at = time.time()
         if settings.metrics_enabled:
@@ -49,6 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await loop_lag.stop()
             if app.state.redis is not None:
                 await app.state.redis.aclose()
+            await app.state.reader.close()
             await engine.dispose()
             metrics.process_stopped()
 
@@ -75,8 +78,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     # Outermost of all, so the access log line is written inside the request's span.
     tracing.instrument_app(app, settings)
+    for router in API_ROUTERS:
+        app.include_router(router, prefix=API_PREFIX)
     app.include_router(health.router)
     if settings.metrics_enabled:
         app.include_router(metrics.router)
-    app.include_router(api_router)
     return app

@@ -26,6 +26,7 @@ from uuid_utils.compat import uuid7
 from linkedin_posts.auth.models import ApiKey, User
 from linkedin_posts.main import create_app
 from linkedin_posts.posts.models import Post, PostTag
+from linkedin_posts.reader import Reader, ReadQuery, Row
 from tests.conftest import PASSWORD, make_settings, truncate
 
 OUR_TABLES = {"users", "api_keys", "posts", "post_tags"}
@@ -126,9 +127,26 @@ async def seed(engine: AsyncEngine, me: uuid.UUID, agency: uuid.UUID) -> None:
         await conn.execute(text("ANALYZE"))
 
 
+class RecordingReader:
+    """The app's own reader, noting each statement and its parameters as they go to asyncpg."""
+
+    def __init__(self, inner: Reader) -> None:
+        self.inner = inner
+        self.sink: list[tuple[str, Any]] | None = None
+
+    async def one(self, query: ReadQuery, **params: Any) -> Row | None:
+        if self.sink is not None:
+            self.sink.append((query.sql, tuple(params[name] for name in query.param_names)))
+        return await self.inner.one(query, **params)
+
+    async def close(self) -> None:
+        await self.inner.close()
+
+
 @dataclass
 class Seeded:
     engine: AsyncEngine
+    reader: RecordingReader
     client: httpx.AsyncClient
     jwt: dict[str, str]
     api_key: str
@@ -167,6 +185,7 @@ async def seeded(postgresql: None, migrated_url: str) -> AsyncIterator[Seeded]:
     app = create_app(make_settings(migrated_url))
     async with app.router.lifespan_context(app):
         engine: AsyncEngine = app.state.engine
+        reader = app.state.reader = RecordingReader(app.state.reader)
         try:
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
@@ -177,7 +196,7 @@ async def seeded(postgresql: None, migrated_url: str) -> AsyncIterator[Seeded]:
 
                 await seed(engine, me, agency)
 
-                state = Seeded(engine, client, jwt, key.json()["key"], agency_jwt)
+                state = Seeded(engine, reader, client, jwt, key.json()["key"], agency_jwt)
                 first = await client.get("/v1/posts", params={"limit": 100}, headers=jwt)
                 assert first.status_code == 200, first.text
                 state.my_posts = first.json()["items"]
@@ -190,9 +209,11 @@ async def seeded(postgresql: None, migrated_url: str) -> AsyncIterator[Seeded]:
 
 
 @contextmanager
-def captured(engine: AsyncEngine) -> Iterator[list[tuple[str, Any]]]:
-    """The statements (and their parameters) the engine sends to the driver meanwhile."""
+def captured(seeded: Seeded) -> Iterator[list[tuple[str, Any]]]:
+    """The statements (and their parameters) sent to the database meanwhile, in order."""
+    engine, reader = seeded.engine, seeded.reader
     statements: list[tuple[str, Any]] = []
+    reader.sink = statements
 
     def record(
         _conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, many: bool
@@ -205,6 +226,7 @@ def captured(engine: AsyncEngine) -> Iterator[list[tuple[str, Any]]]:
         yield statements
     finally:
         event.remove(engine.sync_engine, "before_cursor_execute", record)
+        reader.sink = None
 
 
 async def explain(engine: AsyncEngine, statement: str, parameters: Any) -> dict[str, Any]:
@@ -317,7 +339,7 @@ OTHER_CALLS = {
 
 async def call(seeded: Seeded, spec: Call) -> tuple[httpx.Response, list[tuple[str, Any]]]:
     """Make the request as a user would; return its response and the SQL it ran."""
-    with captured(seeded.engine) as statements:
+    with captured(seeded) as statements:
         response = await seeded.client.request(
             spec.method,
             spec.path(seeded),

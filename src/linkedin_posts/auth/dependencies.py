@@ -7,10 +7,11 @@ from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 
 from linkedin_posts.auth import security, service
 from linkedin_posts.auth.exceptions import AdminRequired, InvalidToken
-from linkedin_posts.auth.models import Role, User
-from linkedin_posts.database import SessionDep
-from linkedin_posts.dependencies import SettingsDep
+from linkedin_posts.auth.models import Role
+from linkedin_posts.auth.schemas import Principal
+from linkedin_posts.config import Settings
 from linkedin_posts.errors import Unauthorized
+from linkedin_posts.reader import Reader
 
 # auto_error=False: we raise our own problem+json 401s, and either scheme may be used.
 bearer_scheme = OAuth2PasswordBearer(
@@ -25,24 +26,26 @@ api_key_scheme = APIKeyHeader(
 
 async def get_current_user(
     request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
     bearer: Annotated[str | None, Depends(bearer_scheme)],
     header_key: Annotated[str | None, Depends(api_key_scheme)],
-) -> User:
+) -> Principal:
+    # The app's reader and settings straight from its state, not as sub-dependencies: FastAPI
+    # resolves each one on every request, at a cost comparable to the reads themselves.
+    reader: Reader = request.app.state.reader
+    settings: Settings = request.app.state.settings
     credential = bearer or header_key
     if not credential:
         raise Unauthorized("Send a bearer token or an X-API-Key header.")
     if not bearer and not security.looks_like_api_key(credential):
         raise InvalidToken("X-API-Key takes an API key (lp_...); send tokens as Bearer.")
     if security.looks_like_api_key(credential):
-        found = await service.get_user_by_api_key(session, credential)
-        if found is None:
+        user = await service.get_user_by_api_key(reader, credential)
+        if user is None:
             raise InvalidToken("The API key is invalid or revoked.")
-        user, request.state.api_key_id = found
+        request.state.api_key_id = user.api_key_id
     else:
         user_id = security.decode_access_token(settings, credential)
-        active = None if user_id is None else await service.get_active_user(session, user_id)
+        active = None if user_id is None else await service.get_active_user(reader, user_id)
         if active is None:
             raise InvalidToken("The access token is invalid or expired.")
         user = active
@@ -51,10 +54,10 @@ async def get_current_user(
     return user
 
 
-CurrentUser = Annotated[User, Depends(get_current_user)]
+CurrentUser = Annotated[Principal, Depends(get_current_user)]
 
 
-async def require_admin(user: CurrentUser) -> User:
+async def require_admin(user: CurrentUser) -> Principal:
     if user.role != Role.ADMIN:
         raise AdminRequired("This endpoint is for administrators.")
     return user

@@ -12,6 +12,7 @@ from linkedin_posts.auth.schemas import (
     ApiKeyCreated,
     ApiKeyList,
     ApiKeyRead,
+    Principal,
     Token,
     UserCreate,
     UserRead,
@@ -53,7 +54,7 @@ async def login(
 
 
 @users_router.get("/me", response_model=UserRead)
-async def read_me(user: CurrentUser) -> User:
+async def read_me(user: CurrentUser) -> Principal:
     return user
 
 
@@ -67,7 +68,9 @@ async def read_me(user: CurrentUser) -> User:
 async def create_api_key(
     data: ApiKeyCreate, user: CurrentUser, session: SessionDep, settings: SettingsDep
 ) -> ApiKeyCreated:
-    api_key, key = await service.create_api_key(session, settings=settings, user=user, data=data)
+    api_key, key = await service.create_api_key(
+        session, settings=settings, user_id=user.id, data=data
+    )
     return ApiKeyCreated(
         id=api_key.id,
         name=api_key.name,
@@ -79,7 +82,7 @@ async def create_api_key(
 
 @api_keys_router.get("", response_model=ApiKeyList)
 async def list_api_keys(user: CurrentUser, session: SessionDep) -> ApiKeyList:
-    keys: list[ApiKey] = await service.list_api_keys(session, user=user)
+    keys: list[ApiKey] = await service.list_api_keys(session, user_id=user.id)
     return ApiKeyList(items=[ApiKeyRead.model_validate(k) for k in keys])
 
 
@@ -90,4 +93,4 @@ async def list_api_keys(user: CurrentUser, session: SessionDep) -> ApiKeyList:
 )
 async def revoke_api_key(key_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> None:
     """Revoke a key; requests made with it fail from now on."""
-    await service.revoke_api_key(session, user=user, key_id=key_id)
+    await service.revoke_api_key(session, user_id=user.id, key_id=key_id)

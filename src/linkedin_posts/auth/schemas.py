@@ -1,6 +1,8 @@
 import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, Self
 
 import email_validator
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
@@ -44,6 +46,29 @@ class UserRead(BaseModel):
     role: Role
     is_active: bool
     created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who makes the request: an active user, and the API key used if it was one."""
+
+    id: uuid.UUID
+    email: str
+    role: str
+    is_active: bool
+    created_at: datetime
+    api_key_id: uuid.UUID | None = None
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any], *, api_key_id: uuid.UUID | None = None) -> Self:
+        return cls(
+            id=row["id"],
+            email=row["email"],
+            role=row["role"],
+            is_active=row["is_active"],
+            created_at=row["created_at"],
+            api_key_id=api_key_id,
+        )
 
 
 class Token(BaseModel):

@@ -14,8 +14,9 @@ from linkedin_posts.auth.exceptions import (
     InvalidCredentials,
 )
 from linkedin_posts.auth.models import ApiKey, Role, User
-from linkedin_posts.auth.schemas import ApiKeyCreate
+from linkedin_posts.auth.schemas import ApiKeyCreate, Principal
 from linkedin_posts.config import Settings
+from linkedin_posts.reader import Reader, ReadQuery
 from linkedin_posts.types import utcnow
 
 
@@ -60,14 +61,13 @@ async def authenticate(
     return user
 
 
-async def get_active_user(session: AsyncSession, user_id: uuid.UUID) -> User | None:
-    user = await session.get(User, user_id)
-    return user if user is not None and user.is_active else None
-
-
-# Built once: constructing a statement costs more CPU than running it, on every request.
-_USER_BY_API_KEY = (
-    select(User, ApiKey.id)
+# The caller's account without its password hash; ids of the credential are added per query.
+_PRINCIPAL_COLUMNS = (User.id, User.email, User.role, User.is_active, User.created_at)
+_ACTIVE_USER = ReadQuery(
+    select(*_PRINCIPAL_COLUMNS).where(User.id == bindparam("user_id"), User.is_active.is_(True))
+)
+_USER_BY_API_KEY = ReadQuery(
+    select(*_PRINCIPAL_COLUMNS, ApiKey.id.label("api_key_id"))
     .join(ApiKey, ApiKey.user_id == User.id)
     .where(
         ApiKey.key_hash == bindparam("key_hash"),
@@ -77,21 +77,25 @@ _USER_BY_API_KEY = (
 )
 
 
-async def get_user_by_api_key(session: AsyncSession, key: str) -> tuple[User, uuid.UUID] | None:
-    """Find the active user behind an unrevoked key, and the key's id, in one indexed query."""
-    params = {"key_hash": security.hash_api_key(key)}
-    row = (await session.execute(_USER_BY_API_KEY, params)).first()
-    return None if row is None else (row[0], row[1])
+async def get_active_user(reader: Reader, user_id: uuid.UUID) -> Principal | None:
+    row = await reader.one(_ACTIVE_USER, user_id=user_id)
+    return None if row is None else Principal.from_row(row)
+
+
+async def get_user_by_api_key(reader: Reader, key: str) -> Principal | None:
+    """Find the active user behind an unrevoked key, with the key's id, in one indexed query."""
+    row = await reader.one(_USER_BY_API_KEY, key_hash=security.hash_api_key(key))
+    return None if row is None else Principal.from_row(row, api_key_id=row["api_key_id"])
 
 
 async def create_api_key(
-    session: AsyncSession, *, settings: Settings, user: User, data: ApiKeyCreate
+    session: AsyncSession, *, settings: Settings, user_id: uuid.UUID, data: ApiKeyCreate
 ) -> tuple[ApiKey, str]:
     """Create a key and return it with its secret, which is never stored or shown again."""
     active = await session.scalar(
         select(func.count())
         .select_from(ApiKey)
-        .where(ApiKey.user_id == user.id, ApiKey.revoked_at.is_(None))
+        .where(ApiKey.user_id == user_id, ApiKey.revoked_at.is_(None))
     )
     if (active or 0) >= settings.api_keys_per_user:
         raise ApiKeyLimitReached(
@@ -99,26 +103,26 @@ async def create_api_key(
         )
     material = security.generate_api_key()
     api_key = ApiKey(
-        user_id=user.id, name=data.name, prefix=material.prefix, key_hash=material.key_hash
+        user_id=user_id, name=data.name, prefix=material.prefix, key_hash=material.key_hash
     )
     session.add(api_key)
     await session.flush()
     return api_key, material.key
 
 
-async def list_api_keys(session: AsyncSession, *, user: User) -> list[ApiKey]:
+async def list_api_keys(session: AsyncSession, *, user_id: uuid.UUID) -> list[ApiKey]:
     result = await session.scalars(
         select(ApiKey)
-        .where(ApiKey.user_id == user.id, ApiKey.revoked_at.is_(None))
+        .where(ApiKey.user_id == user_id, ApiKey.revoked_at.is_(None))
         .order_by(ApiKey.created_at.desc(), ApiKey.id.desc())
     )
     return list(result)
 
 
-async def revoke_api_key(session: AsyncSession, *, user: User, key_id: uuid.UUID) -> None:
+async def revoke_api_key(session: AsyncSession, *, user_id: uuid.UUID, key_id: uuid.UUID) -> None:
     api_key = await session.scalar(
         select(ApiKey).where(
-            ApiKey.id == key_id, ApiKey.user_id == user.id, ApiKey.revoked_at.is_(None)
+            ApiKey.id == key_id, ApiKey.user_id == user_id, ApiKey.revoked_at.is_(None)
         )
     )
     if api_key is None:

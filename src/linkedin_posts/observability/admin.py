@@ -16,9 +16,14 @@ router = APIRouter(
 
 @router.get("/stats", response_model=stats.ProcessStats, summary="Process statistics")
 async def read_stats(request: Request) -> stats.ProcessStats:
-    """Uptime, CPU, memory, event-loop lag, GC and database pool of the process that answered.
+    """Uptime, CPU, memory, event-loop lag, GC and database pools of the process that answered.
 
     Behind a load balancer each request may reach another process: compare pids.
     """
     state = request.app.state
-    return stats.collect(started_at=state.started_at, loop_lag=state.loop_lag, engine=state.engine)
+    return stats.collect(
+        started_at=state.started_at,
+        loop_lag=state.loop_lag,
+        engine=state.engine,
+        reader=state.reader,
+    )

@@ -12,6 +12,7 @@ from sqlalchemy.pool import QueuePool
 
 from linkedin_posts import __version__
 from linkedin_posts.observability.loop_lag import LoopLagMonitor
+from linkedin_posts.reader import AsyncpgReader, Reader
 
 
 class CpuStats(BaseModel):
@@ -46,6 +47,12 @@ class PoolStats(BaseModel):
     overflow: int = Field(description="Connections open beyond size.")
 
 
+class ReadPoolStats(BaseModel):
+    size: int
+    in_use: int
+    idle: int = Field(description="Open connections waiting for the next read.")
+
+
 class ProcessStats(BaseModel):
     """Figures of the one API process that answered; every other process has its own."""
 
@@ -60,9 +67,14 @@ class ProcessStats(BaseModel):
     event_loop_lag: LoopLagStats
     gc: list[GcGeneration]
     database_pool: PoolStats | None = Field(description="Null for a pool without a fixed size.")
+    database_read_pool: ReadPoolStats | None = Field(
+        description="PostgreSQL's pool of the hot reads; null on SQLite, which has none."
+    )
 
 
-def collect(*, started_at: float, loop_lag: LoopLagMonitor, engine: AsyncEngine) -> ProcessStats:
+def collect(
+    *, started_at: float, loop_lag: LoopLagMonitor, engine: AsyncEngine, reader: Reader
+) -> ProcessStats:
     # A fresh Process each time: a module-level one would keep the parent's pid after a fork.
     process = psutil.Process()
     with process.oneshot():
@@ -96,6 +108,7 @@ def collect(*, started_at: float, loop_lag: LoopLagMonitor, engine: AsyncEngine)
             )
         ],
         database_pool=pool_stats(engine),
+        database_read_pool=read_pool_stats(reader),
     )
 
 
@@ -110,3 +123,10 @@ def pool_stats(engine: AsyncEngine) -> PoolStats | None:
         # QueuePool counts overflow from -size up; below zero it means "not all opened yet".
         overflow=max(0, pool.overflow()),
     )
+
+
+def read_pool_stats(reader: Reader) -> ReadPoolStats | None:
+    if not isinstance(reader, AsyncpgReader):
+        return None
+    pool = reader.pool
+    return ReadPoolStats(size=pool.size, in_use=pool.in_use, idle=pool.idle)

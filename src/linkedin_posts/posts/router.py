@@ -7,7 +7,7 @@ from linkedin_posts.database import SessionDep
 from linkedin_posts.dependencies import require_json, single_valued_query
 from linkedin_posts.errors import problem_responses
 from linkedin_posts.posts import service
-from linkedin_posts.posts.dependencies import IfMatch, IfNoneMatch, ValidPost
+from linkedin_posts.posts.dependencies import EditablePost, IfMatch, IfNoneMatch, ValidPost
 from linkedin_posts.posts.models import Post
 from linkedin_posts.posts.schemas import PostCreate, PostFilters, PostPage, PostRead, PostUpdate
 
@@ -16,7 +16,7 @@ router = APIRouter(prefix="/posts", tags=["posts"], responses=problem_responses(
 _ETAG_HEADER = {"ETag": {"description": "The post's version, for If-Match and If-None-Match."}}
 
 
-def etag(post: Post) -> str:
+def etag(post: Post | PostRead) -> str:
     return f'"{post.version}"'
 
 
@@ -73,7 +73,7 @@ async def read_post(post: ValidPost, response: Response, if_none_match: IfNoneMa
     responses={200: {"headers": _ETAG_HEADER}, **problem_responses(400, 404, 409, 412, 415)},
 )
 async def update_post(
-    post: ValidPost,
+    post: EditablePost,
     changes: PostUpdate,
     session: SessionDep,
     response: Response,
@@ -90,5 +90,5 @@ async def update_post(
     status_code=status.HTTP_204_NO_CONTENT,
     responses=problem_responses(404, 409, 412),
 )
-async def delete_post(post: ValidPost, session: SessionDep, if_match: IfMatch = None) -> None:
+async def delete_post(post: EditablePost, session: SessionDep, if_match: IfMatch = None) -> None:
     await service.remove(session, post=post, if_match=if_match)

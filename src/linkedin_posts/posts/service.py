@@ -21,9 +21,11 @@ from linkedin_posts.posts.schemas import (
     CURSOR_PATTERN,
     PostCreate,
     PostFilters,
+    PostRead,
     PostUpdate,
     schedule_error,
 )
+from linkedin_posts.reader import Reader, ReadQuery
 
 _CURSOR_VERSION = b"\x01"
 _CURSOR = re.compile(CURSOR_PATTERN)
@@ -44,11 +46,27 @@ _OWNED_POST = select(Post).where(
 )
 
 
+_OWNED_POST_ROW = ReadQuery(
+    select(Post.__table__).where(
+        Post.id == bindparam("post_id"), Post.owner_id == bindparam("owner_id")
+    )
+)
+
+
 async def get(session: AsyncSession, *, owner_id: uuid.UUID, post_id: uuid.UUID) -> Post:
+    """Load the post into the session, to change or delete it."""
     post = await session.scalar(_OWNED_POST, {"post_id": post_id, "owner_id": owner_id})
     if post is None:
         raise PostNotFound("No such post.")
     return post
+
+
+async def read(reader: Reader, *, owner_id: uuid.UUID, post_id: uuid.UUID) -> PostRead:
+    """Read the post for display, without an ORM session."""
+    row = await reader.one(_OWNED_POST_ROW, post_id=post_id, owner_id=owner_id)
+    if row is None:
+        raise PostNotFound("No such post.")
+    return PostRead.model_validate(dict(row))
 
 
 def matches_version(header: str, version: int) -> bool:
