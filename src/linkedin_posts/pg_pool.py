@@ -1,9 +1,10 @@
 """A small pool of asyncpg connections for single-statement reads.
 
-Not asyncpg's own pool: its release shields a new task and its acquire timeout runs one more, which
-cost 100 µs of CPU per read, as much as the read itself (docs/dependencies.md). A statement that
-runs alone needs none of that: a connection is taken, used once and put back, and one that failed
-in any way is closed instead of reused, so no half-finished state can reach the next request.
+Not asyncpg's own pool: its release runs a reset query (a round trip) and shields a new task, which
+costs 100 µs of CPU per read, twice the read itself (bench/read_pool.py, docs/dependencies.md). A
+statement that runs alone needs none of that: a connection is taken, used once and put back, and
+one that failed in any way is closed instead of reused, so no half-finished state can reach the
+next request.
 """
 
 import asyncio
@@ -33,6 +34,7 @@ class ReadPool:
         self._slots = asyncio.Semaphore(size)
         self._idle: list[tuple[Any, float]] = []  # (connection, opened at), newest last
         self._closed = False
+        self._busy = 0
         import asyncpg  # type: ignore[import-untyped]  # only the PostgreSQL shape loads it
 
         self._asyncpg = asyncpg
@@ -49,7 +51,7 @@ class ReadPool:
 
     @property
     def in_use(self) -> int:
-        return self.size - self._slots._value
+        return self._busy
 
     @property
     def idle(self) -> int:
@@ -64,6 +66,7 @@ class ReadPool:
                 await self._slots.acquire()
         else:
             await self._slots.acquire()  # a free slot: returns without suspending
+        self._busy += 1
         try:
             conn, opened_at = self._take_idle()
             if conn is None:
@@ -83,6 +86,7 @@ class ReadPool:
                 self._idle.append((conn, opened_at))
             return row
         finally:
+            self._busy -= 1
             self._slots.release()
 
     async def _run(self, conn: Any, sql: str, args: tuple[Any, ...]) -> Any:

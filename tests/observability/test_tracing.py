@@ -120,6 +120,54 @@ def test_a_request_is_traced_and_its_log_lines_carry_the_trace_id(
         process.wait(timeout=30)
 
 
+def test_the_hot_reads_on_postgresql_are_traced_too(
+    tmp_path: Path, collector: Collector, backend: str, migrated_url: str
+) -> None:
+    if backend != "postgresql":
+        pytest.skip("the hot reads bypass SQLAlchemy only on PostgreSQL")
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    env = cli_env(
+        migrated_url,
+        LP_LOG_FORMAT="json",
+        OTEL_EXPORTER_OTLP_ENDPOINT=collector.url,
+        OTEL_BSP_SCHEDULE_DELAY="100",
+    )
+    log_path = tmp_path / "serve.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [*CLI, "serve", "--port", str(port)], env=env, cwd=tmp_path, stdout=log, stderr=log
+        )
+    try:
+        wait_until_serving(base_url, process, log_path)
+        email = f"traced-{free_port()}@example.com"
+        account = {"email": email, "password": PASSWORD}
+        assert httpx.post(f"{base_url}/v1/auth/register", json=account, timeout=10).is_success
+        token = httpx.post(
+            f"{base_url}/v1/auth/token",
+            data={"username": email, "password": PASSWORD},
+            timeout=10,
+        ).json()["access_token"]
+        me = httpx.get(
+            f"{base_url}/v1/users/me",
+            headers={"Authorization": f"Bearer {token}", "X-Request-ID": "traced-read"},
+            timeout=10,
+        )
+        assert me.status_code == 200, me.text
+
+        trace_id = _wait_for_access_line(log_path, "traced-read")["trace_id"]
+        deadline = time.monotonic() + 20
+        # The only SQL of GET /v1/users/me is the reader's, which asyncpg's instrumentation names.
+        while not (
+            "GET /v1/users/me" in (names := collector.names_in(trace_id)) and "SELECT" in names
+        ):
+            assert time.monotonic() < deadline, f"spans of {trace_id}: {collector.spans}"
+            time.sleep(0.05)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
 def _wait_for_access_line(log_path: Path, request_id: str) -> dict[str, object]:
     deadline = time.monotonic() + 20
     while True:

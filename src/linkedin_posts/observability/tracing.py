@@ -76,6 +76,7 @@ def _install_provider() -> None:
         return
     from opentelemetry import trace
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
     from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
     from opentelemetry.instrumentation.redis import RedisInstrumentor
     from opentelemetry.sdk.resources import Resource
@@ -90,6 +91,8 @@ def _install_provider() -> None:
     trace.set_tracer_provider(provider)
     RedisInstrumentor().instrument()
     HTTPXClientInstrumentor().instrument()
+    # The hot reads run on asyncpg directly (reader.py), where SQLAlchemy's events do not reach.
+    AsyncPGInstrumentor().instrument()  # type: ignore[no-untyped-call]
     _provider_installed = True
 
 
