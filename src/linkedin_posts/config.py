@@ -65,6 +65,19 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=64 * 1024, ge=1024, description="Request body cap (413).")
     api_keys_per_user: int = Field(default=20, ge=1)
 
+    # Protection.
+    https: bool = Field(default=False, description="Served over HTTPS: send HSTS.")
+    trusted_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["*"],
+        description="Host names served (comma-separated; `*.example.com` allowed; `*`: any).",
+    )
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Browser origins allowed cross-origin; none: CORS off."
+    )
+    cors_allow_credentials: bool = False
+    request_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)
+    max_in_flight: int = Field(default=128, ge=1, description="Requests per process before 503.")
+
     # On/off switches for the optional parts; each later part reads its own switch.
     cache_enabled: bool = True
     ratelimit_enabled: bool = True
@@ -99,6 +112,21 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [ip_network(part.strip()) for part in value.split(",") if part.strip()]
         return value
+
+    @field_validator("trusted_hosts", "cors_origins", mode="before")
+    @classmethod
+    def split_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def check_cors(self) -> "Settings":
+        if self.cors_allow_credentials and "*" in self.cors_origins:
+            # Browsers refuse credentials with a wildcard; echoing any origin instead would hand
+            # every site the user's session.
+            raise ValueError("LP_CORS_ORIGINS must list origins when LP_CORS_ALLOW_CREDENTIALS")
+        return self
 
     @model_validator(mode="after")
     def check_secret_key(self) -> "Settings":

@@ -16,6 +16,11 @@ from linkedin_posts.observability import health, metrics, tracing
 from linkedin_posts.observability.logging import configure_logging
 from linkedin_posts.observability.loop_lag import LoopLagMonitor
 from linkedin_posts.observability.request_context import RequestContextMiddleware
+from linkedin_posts.protection.cors import ProblemCORSMiddleware
+from linkedin_posts.protection.load_shedding import LoadSheddingMiddleware
+from linkedin_posts.protection.security_headers import SecurityHeadersMiddleware
+from linkedin_posts.protection.timeout import RequestTimeoutMiddleware
+from linkedin_posts.protection.trusted_hosts import TrustedHostMiddleware
 from linkedin_posts.reader import open_reader
 from linkedin_posts.redis_client import create_redis
 
@@ -68,9 +73,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)
-    # Innermost first: the body cap, then (outermost) request id, metrics and the access log,
-    # so every answer, a 413 included, is counted, logged and carries its request id.
+    # Innermost first. Outermost of all come request id, metrics and the access log, then the
+    # security headers, so every answer (a 413, 503 or 504 included) is counted, logged, carries
+    # its request id and is safe in a browser. Shedding comes before the body is read.
+    app.add_middleware(RequestTimeoutMiddleware, seconds=settings.request_timeout_seconds)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(LoadSheddingMiddleware, max_in_flight=settings.max_in_flight)
+    if settings.cors_origins:
+        app.add_middleware(
+            ProblemCORSMiddleware,
+            origins=settings.cors_origins,
+            allow_credentials=settings.cors_allow_credentials,
+        )
+    if "*" not in settings.trusted_hosts:
+        app.add_middleware(TrustedHostMiddleware, allowed=settings.trusted_hosts)
+    app.add_middleware(SecurityHeadersMiddleware, https=settings.https)
     app.add_middleware(
         RequestContextMiddleware,
         access_log=settings.access_log,

@@ -1,0 +1,49 @@
+"""Answer 503 at once when a process already has as many requests in flight as it should."""
+
+from prometheus_client import Counter
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from linkedin_posts.errors import problem_response
+
+SHED = Counter(
+    "lp_http_requests_shed_total",
+    "Requests answered 503 overloaded because the process was at LP_MAX_IN_FLIGHT.",
+)
+# Probes and scrapes must get through an overloaded process: that is when they matter.
+EXEMPT_PREFIXES = ("/health/", "/metrics")
+RETRY_AFTER_SECONDS = 1
+
+
+class LoadSheddingMiddleware:
+    """Beyond `max_in_flight` requests, refuse instead of queueing.
+
+    A queue in front of a saturated worker only adds waiting: every request in it gets slower,
+    clients time out and retry, and the work done for them is wasted. An immediate 503 with
+    Retry-After keeps the admitted requests fast and lets a load balancer try another process.
+    """
+
+    def __init__(self, app: ASGIApp, *, max_in_flight: int) -> None:
+        self.app = app
+        self.max_in_flight = max_in_flight
+        self.in_flight = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith(EXEMPT_PREFIXES):
+            await self.app(scope, receive, send)
+            return
+        if self.in_flight >= self.max_in_flight:
+            SHED.inc()
+            response = problem_response(
+                status=503,
+                code="overloaded",
+                detail="The server is at capacity; retry shortly.",
+                instance=scope["path"],
+                headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+            )
+            await response(scope, receive, send)
+            return
+        self.in_flight += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.in_flight -= 1
