@@ -104,9 +104,13 @@ async def _create_user(settings: Settings, email: str, password: str, admin: boo
     from linkedin_posts.auth import service
     from linkedin_posts.auth.models import Role
     from linkedin_posts.database import create_engine, create_session_factory
+    from linkedin_posts.observability import health
 
     engine = create_engine(settings)
     try:
+        # Checked first, not learned from a failing INSERT: a clearer message, and no aiosqlite
+        # worker left reporting a failed statement to an event loop that asyncio.run has closed.
+        await health.check_migrations(engine)
         async with create_session_factory(engine)() as session:
             user = await service.create_user(
                 session,
@@ -124,6 +128,7 @@ async def _create_user(settings: Settings, email: str, password: str, admin: boo
 def create_user(args: argparse.Namespace) -> None:
     from linkedin_posts.auth.schemas import UserCreate
     from linkedin_posts.errors import AppError
+    from linkedin_posts.observability.health import CheckFailed
 
     settings = load_settings()
     password = args.password or getpass.getpass("Password: ")
@@ -137,6 +142,8 @@ def create_user(args: argparse.Namespace) -> None:
         user_id = asyncio.run(_create_user(settings, data.email, data.password, args.admin))
     except AppError as exc:
         sys.exit(f"error: {exc.detail}")
+    except CheckFailed as exc:
+        sys.exit(f"error: the database is {exc} ({exc.detail}); run `linkedin-posts migrate`")
     except DBAPIError as exc:
         sys.exit(
             f"error: the database is not ready ({type(exc.orig).__name__}); "

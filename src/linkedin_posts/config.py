@@ -82,6 +82,8 @@ class Settings(BaseSettings):
     cache_enabled: bool = True
     ratelimit_enabled: bool = True
     compression_enabled: bool = True
+    compression_min_bytes: int = Field(default=500, ge=0, description="Smaller bodies go as is.")
+    compression_level: int = Field(default=4, ge=1, le=9, description="1 fastest, 9 smallest.")
     metrics_enabled: bool = True
     docs_enabled: bool | None = Field(
         default=None, description="Serve /docs and /openapi.json; default: off in production."

@@ -16,6 +16,7 @@ from linkedin_posts.observability import health, metrics, tracing
 from linkedin_posts.observability.logging import configure_logging
 from linkedin_posts.observability.loop_lag import LoopLagMonitor
 from linkedin_posts.observability.request_context import RequestContextMiddleware
+from linkedin_posts.protection.compression import compression_middleware
 from linkedin_posts.protection.cors import ProblemCORSMiddleware
 from linkedin_posts.protection.load_shedding import LoadSheddingMiddleware
 from linkedin_posts.protection.security_headers import SecurityHeadersMiddleware
@@ -78,6 +79,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # its request id and is safe in a browser. Shedding comes before the body is read.
     app.add_middleware(RequestTimeoutMiddleware, seconds=settings.request_timeout_seconds)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    if settings.compression_enabled:
+        app.add_middleware(
+            compression_middleware,
+            minimum_size=settings.compression_min_bytes,
+            level=settings.compression_level,
+        )
     app.add_middleware(LoadSheddingMiddleware, max_in_flight=settings.max_in_flight)
     if settings.cors_origins:
         app.add_middleware(

@@ -4,6 +4,7 @@ The collector is a real HTTP server on loopback that decodes OTLP/HTTP protobuf,
 every OpenTelemetry collector speaks, so the real exporter code runs.
 """
 
+import gzip
 import subprocess
 import sys
 import threading
@@ -12,6 +13,7 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import brotli
 import httpx
 import orjson
 import pytest
@@ -213,9 +215,11 @@ class SentryIngest:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
-                if self.headers.get("Content-Encoding") == "gzip":
-                    import gzip
-
+                # sentry-sdk sends brotli when the brotli package is installed, else gzip.
+                encoding = self.headers.get("Content-Encoding")
+                if encoding == "br":
+                    body = brotli.decompress(body)
+                elif encoding == "gzip":
                     body = gzip.decompress(body)
                 ingest.envelopes.append(body)
                 self.send_response(200)

@@ -1,6 +1,5 @@
 """Headers that keep browsers from misusing our responses."""
 
-from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 # An API answers JSON: nothing on it may load, run or be framed.
@@ -22,27 +21,31 @@ HSTS = "max-age=63072000; includeSubDomains"
 class SecurityHeadersMiddleware:
     def __init__(self, app: ASGIApp, *, https: bool) -> None:
         self.app = app
-        self.common = [
-            ("X-Content-Type-Options", "nosniff"),
-            ("X-Frame-Options", "DENY"),
-            ("Referrer-Policy", "no-referrer"),
+        common = [
+            ("x-content-type-options", "nosniff"),
+            ("x-frame-options", "DENY"),
+            ("referrer-policy", "no-referrer"),
         ]
         if https:
             # Only over HTTPS: sent over plain HTTP it would lock browsers out of a test setup.
-            self.common.append(("Strict-Transport-Security", HSTS))
+            common.append(("strict-transport-security", HSTS))
+        # Encoded once: no route of ours sets these, so they are appended, not merged.
+        self.api_headers = _encode([*common, ("content-security-policy", API_POLICY)])
+        self.docs_headers = _encode([*common, ("content-security-policy", DOCS_POLICY)])
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        policy = DOCS_POLICY if scope["path"] in DOCS_PATHS else API_POLICY
+        extra = self.docs_headers if scope["path"] in DOCS_PATHS else self.api_headers
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for name, value in self.common:
-                    headers.setdefault(name, value)
-                headers.setdefault("Content-Security-Policy", policy)
+                message["headers"] = [*message.get("headers", ()), *extra]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+def _encode(headers: list[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
+    return [(name.encode("latin-1"), value.encode("latin-1")) for name, value in headers]
