@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import event, text
+from sqlalchemy import event, make_url, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from linkedin_posts.auth import security
@@ -107,3 +107,34 @@ async def test_an_unexpected_error_is_a_500_problem_that_reveals_nothing(
     for leaked in ("db-password-123", secret, __file__, "RuntimeError", "Traceback"):
         assert leaked not in response.text
     assert body["instance"] == "/boom"
+
+
+async def test_a_database_out_of_connections_is_a_503_not_a_500(
+    backend: str, migrated_url: str, account: Account
+) -> None:
+    if backend != "postgresql":
+        pytest.skip("connection limits are PostgreSQL's")
+    # A role allowed one connection: the reader's pool takes it for the caller's credentials,
+    # and the write's own connection is then refused with SQLSTATE 53300, as when
+    # max_connections is reached.
+    role = f"lp_one_conn_{uuid.uuid4().hex[:8]}"
+    admin = create_async_engine(migrated_url, isolation_level="AUTOCOMMIT")
+    async with admin.connect() as conn:
+        await conn.execute(text(f"CREATE ROLE {role} LOGIN CONNECTION LIMIT 1"))
+        await conn.execute(text(f"GRANT ALL ON ALL TABLES IN SCHEMA public TO {role}"))
+    limited_url = make_url(migrated_url).set(username=role).render_as_string(False)
+    app = create_app(make_settings(limited_url))
+    try:
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+            async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+                response = await client.post(
+                    "/v1/posts", json={"body": "Refused politely."}, headers=account.headers
+                )
+        assert_problem(response, 503, "database_unavailable")
+        assert int(response.headers["Retry-After"]) > 0
+    finally:
+        async with admin.connect() as conn:
+            await conn.execute(text(f"DROP OWNED BY {role}"))
+            await conn.execute(text(f"DROP ROLE {role}"))
+        await admin.dispose()

@@ -108,8 +108,7 @@ async def _create_user(settings: Settings, email: str, password: str, admin: boo
 
     engine = create_engine(settings)
     try:
-        # Checked first, not learned from a failing INSERT: a clearer message, and no aiosqlite
-        # worker left reporting a failed statement to an event loop that asyncio.run has closed.
+        # Checked first, not learned from a failing INSERT: a clearer message.
         await health.check_migrations(engine)
         async with create_session_factory(engine)() as session:
             user = await service.create_user(
@@ -138,6 +137,10 @@ def create_user(args: argparse.Namespace) -> None:
         sys.exit(f"error: {exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']}")
     if settings.should_auto_migrate:
         migrate(settings)
+    elif _missing_sqlite_file(settings):
+        # Said without connecting: aiosqlite's thread, failing to open the file, could still be
+        # reporting to the event loop after asyncio.run closed it, and print a traceback.
+        sys.exit("error: the database is not migrated (no file yet); run `linkedin-posts migrate`")
     try:
         user_id = asyncio.run(_create_user(settings, data.email, data.password, args.admin))
     except AppError as exc:
@@ -150,6 +153,13 @@ def create_user(args: argparse.Namespace) -> None:
             "check LP_DATABASE_URL and run `linkedin-posts migrate`"
         )
     print(f"created {'admin' if args.admin else 'member'} {data.email.lower()} ({user_id})")
+
+
+def _missing_sqlite_file(settings: Settings) -> bool:
+    database = make_url(settings.database_url).database
+    if not settings.is_sqlite or not database or database == ":memory:":
+        return False
+    return not Path(database).exists()
 
 
 def build_parser() -> argparse.ArgumentParser:

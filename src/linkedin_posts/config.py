@@ -4,6 +4,7 @@ from functools import lru_cache
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from typing import Annotated, Literal
 
+import limits
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -81,6 +82,28 @@ class Settings(BaseSettings):
     # On/off switches for the optional parts; each later part reads its own switch.
     cache_enabled: bool = True
     ratelimit_enabled: bool = True
+    # Rate limits, written "N/second", "N/minute", "N/hour" or "N/day" (limits' notation).
+    ratelimit_auth: str = Field(default="10/minute", description="Register, login: per address.")
+    ratelimit_read: str = Field(default="1200/minute", description="GET routes, per principal.")
+    ratelimit_write: str = Field(default="300/minute", description="Other routes, per principal.")
+    ratelimit_ai: str = Field(
+        default="30/minute", description="Generation, analysis: per principal."
+    )
+    ratelimit_process: str = Field(
+        default="5000/second", description="All limited requests of one process together."
+    )
+    ratelimit_expected_instances: int = Field(
+        default=2,
+        ge=1,
+        description="API processes sharing Redis: each one's share when it is down.",
+    )
+    ratelimit_redis_retry_seconds: float = Field(default=2.0, gt=0, le=60)
+    login_lockout_after: int = Field(default=5, ge=1, description="Failed logins before a lock.")
+    login_lockout_seconds: int = Field(default=30, ge=1, description="First lock; then doubling.")
+    login_lockout_max_seconds: int = Field(default=900, ge=1)
+    trusted_proxies: Annotated[list[IPv4Network | IPv6Network], NoDecode] = Field(
+        default_factory=list, description="Peers whose X-Forwarded-For is believed (CIDRs)."
+    )
     compression_enabled: bool = True
     compression_min_bytes: int = Field(default=500, ge=0, description="Smaller bodies go as is.")
     compression_level: int = Field(default=4, ge=1, le=9, description="1 fastest, 9 smallest.")
@@ -108,11 +131,22 @@ class Settings(BaseSettings):
     ai_model: str = "gpt-4o-mini"
     ai_api_key: SecretStr | None = None
 
-    @field_validator("metrics_allow", mode="before")
+    @field_validator("metrics_allow", "trusted_proxies", mode="before")
     @classmethod
     def split_networks(cls, value: object) -> object:
         if isinstance(value, str):
             return [ip_network(part.strip()) for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator(
+        "ratelimit_auth", "ratelimit_read", "ratelimit_write", "ratelimit_ai", "ratelimit_process"
+    )
+    @classmethod
+    def check_rate(cls, value: str) -> str:
+        try:
+            limits.parse(value)
+        except ValueError as exc:
+            raise ValueError(f"{value!r} is not a rate such as '10/minute' ({exc})") from None
         return value
 
     @field_validator("trusted_hosts", "cors_origins", mode="before")

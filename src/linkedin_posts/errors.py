@@ -214,10 +214,17 @@ async def http_error_handler(request: Request, exc: Exception) -> Response:
 DATABASE_RETRY_AFTER_SECONDS = 2
 
 
+# PostgreSQL refusing for want of resources (53xxx: too many connections, out of memory, disk
+# full) or because it is shutting down or starting up (57P01-57P03).
+UNAVAILABLE_SQLSTATES = ("53", "57P01", "57P02", "57P03")
+
+
 def is_database_unavailable(exc: BaseException) -> bool:
-    """Whether the database is out of reach (down, restarting, pool exhausted): not our bug."""
-    if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
-        return True
+    """Whether the database is out of reach (down, restarting, full): not our bug."""
+    if isinstance(exc, sa_exc.DBAPIError):
+        sqlstate = getattr(exc.orig, "sqlstate", None) or ""
+        if exc.connection_invalidated or sqlstate.startswith(UNAVAILABLE_SQLSTATES):
+            return True
     # asyncpg's connect raises OSError subclasses unwrapped; the pool raises TimeoutError.
     return isinstance(exc, sa_exc.TimeoutError | sa_exc.DisconnectionError | ConnectionError)
 

@@ -11,6 +11,7 @@ from linkedin_posts.auth.models import Role
 from linkedin_posts.auth.schemas import Principal
 from linkedin_posts.config import Settings
 from linkedin_posts.errors import Unauthorized
+from linkedin_posts.ratelimit.dependencies import limit_principal
 from linkedin_posts.reader import Reader
 
 # auto_error=False: we raise our own problem+json 401s, and either scheme may be used.
@@ -51,6 +52,7 @@ async def get_current_user(
         user = active
     # Later layers (logs, rate limits) key on the principal without a second lookup.
     request.state.user_id = user.id
+    await limit_principal(request, user.id)
     return user
 
 

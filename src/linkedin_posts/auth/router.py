@@ -20,10 +20,24 @@ from linkedin_posts.auth.schemas import (
 from linkedin_posts.database import SessionDep
 from linkedin_posts.dependencies import SettingsDep, require_json
 from linkedin_posts.errors import problem_responses
+from linkedin_posts.ratelimit.dependencies import LockoutDep, limit_auth
 
-auth_router = APIRouter(prefix="/auth", tags=["auth"])
-users_router = APIRouter(prefix="/users", tags=["auth"], responses=problem_responses(401))
-api_keys_router = APIRouter(prefix="/api-keys", tags=["api keys"], responses=problem_responses(401))
+auth_router = APIRouter(
+    prefix="/auth",
+    tags=["auth"],
+    dependencies=[Depends(limit_auth)],
+    responses=problem_responses(429),
+)
+users_router = APIRouter(
+    prefix="/users",
+    tags=["auth"],
+    responses=problem_responses(401, 429),
+)
+api_keys_router = APIRouter(
+    prefix="/api-keys",
+    tags=["api keys"],
+    responses=problem_responses(401, 429),
+)
 
 
 @auth_router.post(
@@ -44,10 +58,14 @@ async def login(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     session: SessionDep,
     settings: SettingsDep,
+    lockout: LockoutDep,
 ) -> Token:
-    """Exchange email (as `username`) and password for a bearer token."""
+    """Exchange email (as `username`) and password for a bearer token.
+
+    Repeated failures for one account lock its logins for a while (429 `login_locked`).
+    """
     user = await service.authenticate(
-        session, settings=settings, email=form.username, password=form.password
+        session, settings=settings, lockout=lockout, email=form.username, password=form.password
     )
     access = security.create_access_token(settings, user.id)
     return Token(access_token=access.token, expires_in=access.expires_in)

@@ -16,6 +16,7 @@ from linkedin_posts.auth.exceptions import (
 from linkedin_posts.auth.models import ApiKey, Role, User
 from linkedin_posts.auth.schemas import ApiKeyCreate, Principal
 from linkedin_posts.config import Settings
+from linkedin_posts.ratelimit.lockout import LoginLockout
 from linkedin_posts.reader import Reader, ReadQuery
 from linkedin_posts.types import utcnow
 
@@ -48,17 +49,26 @@ async def create_user(
 
 
 async def authenticate(
-    session: AsyncSession, *, settings: Settings, email: str, password: str
+    session: AsyncSession,
+    *,
+    settings: Settings,
+    lockout: LoginLockout | None,
+    email: str,
+    password: str,
 ) -> User:
-    user = await session.scalar(select(User).where(User.email == normalize_email(email)))
+    email = normalize_email(email)
+    if lockout is not None:
+        await lockout.check(email)
+    user = await session.scalar(select(User).where(User.email == email))
     if user is None:
         await security.burn_password_check(settings, password)
-        raise InvalidCredentials("Incorrect email or password.")
-    if not await security.verify_password(settings, user.password_hash, password):
-        raise InvalidCredentials("Incorrect email or password.")
-    if not user.is_active:
-        raise InvalidCredentials("Incorrect email or password.")
-    return user
+    elif await security.verify_password(settings, user.password_hash, password) and user.is_active:
+        if lockout is not None:
+            await lockout.succeeded(email)
+        return user
+    if lockout is not None:
+        await lockout.failed(email)
+    raise InvalidCredentials("Incorrect email or password.")
 
 
 # The caller's account without its password hash; ids of the credential are added per query.

@@ -10,7 +10,7 @@ router = APIRouter(
     prefix="/admin",
     tags=["admin"],
     dependencies=[Depends(require_admin)],
-    responses=problem_responses(401, 403),
+    responses=problem_responses(401, 403, 429),
 )
 
 

@@ -77,6 +77,21 @@ DB_POOL_SIZE = Gauge(
     multiprocess_mode="livesum",
 )
 
+RATELIMIT_REJECTED = Counter(
+    "lp_ratelimit_rejected_total",
+    "Requests refused 429 by a rate limit, by route class (auth, read, write, ai, global).",
+    ["route_class"],
+)
+RATELIMIT_LOCAL_DECISIONS = Counter(
+    "lp_ratelimit_local_decisions_total",
+    "Rate-limit decisions taken on this process's own counters because Redis was unreachable.",
+)
+RATELIMIT_REDIS_DOWN = Gauge(
+    "lp_ratelimit_redis_down",
+    "1 while a process enforces rate limits on its own counters because Redis is unreachable.",
+    multiprocess_mode="livemax",
+)
+
 # Always 1; the labels carry the information. `livemax` keeps it 1 however many workers run
 # (`livesum` would count workers, `all` would add a pid label per worker) and, being a live
 # mode, drops a stopped worker's labels, so a worker restarted after an upgrade in place does
@@ -93,7 +108,6 @@ BUILD_INFO.labels(__version__, platform.python_version()).set(1)
 # constants, bounded label values, a `multiprocess_mode` on every gauge). deploy/ (alerts and
 # dashboard) already uses these names; tests/test_deploy_observability.py lists them in LATER
 # until they are exported:
-#   rate limits    lp_ratelimit_rejected_total{route_class}
 #   cache levels   lp_cache_requests_total{level,result}           result="hit" for a hit
 #   LLM providers  lp_llm_requests_total{provider,outcome}         outcome="ok" for a success
 #                  lp_llm_request_duration_seconds{provider}       a Histogram

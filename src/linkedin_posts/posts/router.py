@@ -11,7 +11,11 @@ from linkedin_posts.posts.dependencies import EditablePost, IfMatch, IfNoneMatch
 from linkedin_posts.posts.models import Post
 from linkedin_posts.posts.schemas import PostCreate, PostFilters, PostPage, PostRead, PostUpdate
 
-router = APIRouter(prefix="/posts", tags=["posts"], responses=problem_responses(401, 422))
+router = APIRouter(
+    prefix="/posts",
+    tags=["posts"],
+    responses=problem_responses(401, 422, 429),
+)
 
 _ETAG_HEADER = {"ETag": {"description": "The post's version, for If-Match and If-None-Match."}}
 

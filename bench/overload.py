@@ -1,0 +1,516 @@
+"""Overload, and the cost of the protection stack, on GET /v1/posts/{id} (issue #4 [protection]).
+
+    .venv/bin/python bench/overload.py [--duration 10] [--rounds 4] [--max-in-flight N]
+
+On a throwaway seeded PostgreSQL database, two servers of 1 worker each under the same uvicorn
+settings as `linkedin-posts serve`: "on", the default app (`create_app`, the rate limiter's read
+class set out of reach with LP_RATELIMIT_READ), and "off", bench/apps.py's app without the
+protection stack. Then:
+
+1. cost: wrk -t2 -c64 on each, alternately (on, off, off, on, ...), after a warm-up of each
+   (--control: both servers the default app, to see the method's own bias);
+2. capacity C: wrk -t2 -c64 on "on", right before the overload (2xx/s);
+3. overload: bench/openloop.py sends an open-loop 3 x C requests/s over 1000 kept-alive
+   connections to "on"; then the process must still be alive and /health/ready answer 200;
+4. what a refusal costs: wrk on a server whose one slot (LP_MAX_IN_FLIGHT=1) is held, so that
+   it refuses every request, then on the hello-world.
+
+Prints markdown tables and writes bench/results/<UTC time>-protection.json. Loopback only; every
+step is bounded in time; servers stopped and the database dropped however the run ends.
+"""
+
+import argparse
+import json
+import os
+import resource
+import shlex
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import loadgen
+import openloop
+import run
+import seed
+import servers
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = "linkedin_posts.main:create_app"  # what `linkedin-posts serve` runs
+# Far above anything 2 CPUs can serve, so the limiter counts but never refuses.
+READ_LIMIT_OUT_OF_REACH = "100000000/minute"
+
+TARGET_GOODPUT = 0.90
+TARGET_ADMITTED_P99_MS = 50.0
+TARGET_REJECT_P99_MS = 50.0
+TARGET_COST = 0.10
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--database-url", default=run.DEFAULT_SERVER_URL)
+    parser.add_argument("--duration", type=float, default=10, help="seconds per measurement")
+    parser.add_argument("--warmup", type=float, default=3, help="unrecorded seconds per server")
+    parser.add_argument("--rounds", type=int, default=4, help="cost: measurements per server")
+    parser.add_argument("--overload-factor", type=float, default=3.0, help="x capacity")
+    parser.add_argument("--overload-connections", type=int, default=1000)
+    parser.add_argument(
+        "--max-in-flight", type=int, help="LP_MAX_IN_FLIGHT of the on server (default: the app's)"
+    )
+    parser.add_argument(
+        "--control",
+        action="store_true",
+        help="cost: the off server is the default app too (the method's own bias)",
+    )
+    parser.add_argument("--results-dir", type=Path, default=ROOT / "bench" / "results")
+    args = parser.parse_args(argv)
+    if args.duration < 1 or args.rounds < 2 or args.overload_connections < 1:
+        parser.error("--duration must be at least 1, --rounds at least 2, connections at least 1")
+    return args
+
+
+def _on_signal(signum: int, _frame: FrameType | None) -> None:
+    raise run.Interrupted(f"stopped by signal {signum}")
+
+
+def ensure_wrk() -> None:
+    """Install wrk from Debian if missing, as the Makefile's `bench` target does."""
+    if shutil.which("wrk"):
+        return
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run(["apt-get", "update"], env=env, check=True, timeout=300)
+    subprocess.run(["apt-get", "install", "-y", "wrk"], env=env, check=True, timeout=300)
+
+
+def raise_open_files(needed: int) -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < needed:
+        new = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (new, hard))
+
+
+def start_server(name: str, factory: str, env: dict[str, str], logdir: Path) -> servers.Server:
+    """One worker under uvicorn with `linkedin-posts serve`'s settings (servers.UVICORN_FLAGS)."""
+    port = servers.free_port()
+    command = [str(servers.BIN / "uvicorn"), factory, "--factory", "--app-dir"]
+    command += [str(servers.BENCH_DIR), "--host", servers.HOST, "--port", str(port)]
+    command += ["--workers", "1", *servers.UVICORN_FLAGS]
+    return servers.start(name, command, workers=1, port=port, env=env, logdir=logdir)
+
+
+def shed_total(port: int) -> float | None:
+    """The server's own count of requests refused as overloaded, from /metrics."""
+    try:
+        _, body = servers.request(port, "GET", "/metrics")
+    except OSError:
+        return None
+    for line in body.decode().splitlines():
+        if line.startswith("lp_http_requests_shed_total "):
+            return float(line.split()[1])
+    return None
+
+
+def status_of(server: servers.Server, path: str, key: str | None = None) -> int | str:
+    """The status of one GET, or what went wrong instead."""
+    try:
+        return servers.request(server.port, "GET", path, {"X-API-Key": key} if key else None)[0]
+    except OSError as exc:
+        return f"{type(exc).__name__}: {exc}"
+
+
+def request_lines(users: list[seed.SeededUser], port: int) -> list[bytes]:
+    """GET /v1/posts/{id} of every seeded post, each with its owner's key, as wrk sends it."""
+    return [
+        f"GET /v1/posts/{post} HTTP/1.1\r\nHost: {servers.HOST}:{port}\r\n"
+        f"X-API-Key: {user.api_key}\r\n\r\n".encode()
+        for user in users
+        for post in user.post_ids
+    ]
+
+
+def cpu_ms_per_request(measured: dict[str, Any]) -> float:
+    return round(float(measured["cpu_s"]["server"]) * 1000 / max(1, int(measured["requests"])), 3)
+
+
+def closed_loop(args: argparse.Namespace) -> dict[str, Any]:
+    """wrk's settings: 64 connections, or the in-flight cap if lower, so that none is shed."""
+    connections = min(64, args.max_in_flight or 64)
+    return {"duration": args.duration, "connections": connections, "threads": 2}
+
+
+def ok_per_s(measured: dict[str, Any]) -> float:
+    ok: int = sum(n for code, n in measured["statuses"].items() if code.startswith("2"))
+    seconds: float = measured["duration_s"]
+    return round(ok / seconds, 1)
+
+
+def cost(
+    args: argparse.Namespace, on: servers.Server, off: servers.Server, data: Path, started: float
+) -> dict[str, Any]:
+    load = closed_loop(args)
+    for server in (on, off):
+        loadgen.run_wrk(server, "get_post", data, **{**load, "duration": args.warmup})
+    runs: dict[str, list[dict[str, Any]]] = {"on": [], "off": []}
+    for round_ in range(args.rounds):
+        # on, off, off, on, ...: a drift of the shared machine hits both alike.
+        for server in (on, off) if round_ % 2 == 0 else (off, on):
+            m = loadgen.run_wrk(server, "get_post", data, **load)
+            runs[server.name].append(m.as_dict())
+            run.log(
+                started,
+                f"cost round {round_ + 1} {server.name:3} {m.requests_per_s:7.0f} req/s "
+                f"p99 {m.p99_ms:6.1f} ms errors {m.errors}",
+            )
+    median = {
+        name: {
+            "requests_per_s": statistics.median(ok_per_s(r) for r in rs),
+            "p99_ms": statistics.median(r["p99_ms"] for r in rs),
+            "server_cpu_ms_per_request": statistics.median(cpu_ms_per_request(r) for r in rs),
+            "errors": sum(r["errors"] for r in rs),
+        }
+        for name, rs in runs.items()
+    }
+    ratio = median["on"]["requests_per_s"] / median["off"]["requests_per_s"]
+    return {"runs": runs, "median": median, "on_over_off": round(ratio, 4)}
+
+
+def overload(
+    args: argparse.Namespace,
+    on: servers.Server,
+    users: list[seed.SeededUser],
+    data: Path,
+    started: float,
+) -> dict[str, Any]:
+    capacity = loadgen.run_wrk(on, "get_post", data, **closed_loop(args)).as_dict()
+    capacity_per_s = ok_per_s(capacity)  # answers with 2xx only
+    rate = capacity_per_s * args.overload_factor
+    run.log(started, f"capacity {capacity_per_s:.0f} req/s; overload at {rate:.0f}/s")
+    shed_before = shed_total(on.port)
+    probe = f"GET /health/live HTTP/1.1\r\nHost: {servers.HOST}:{on.port}\r\n\r\n".encode()
+    cpu_before = sum(servers.cpu_seconds(pid) for pid in on.tree_pids())
+    machine_before, wall = servers.machine_cpu(), time.monotonic()
+    result = openloop.run(
+        servers.HOST,
+        on.port,
+        request_lines(users, on.port),
+        rate=rate,
+        duration=args.duration,
+        connections=args.overload_connections,
+        probe=probe,
+    )
+    wall = time.monotonic() - wall
+    server_cpu = sum(servers.cpu_seconds(pid) for pid in on.tree_pids()) - cpu_before
+    machine_after = servers.machine_cpu()
+    busy = machine_after[0] - machine_before[0]
+    machine_busy = busy / max(1.0, machine_after[1] - machine_before[1])
+    alive = on.process.poll() is None
+    ready_status = status_of(on, "/health/ready")
+    shed_after = shed_total(on.port)
+    after_status = status_of(on, f"/v1/posts/{users[0].post_ids[0]}", users[0].api_key)
+    statuses = result["statuses"]
+    admitted = sum(s["count"] for code, s in statuses.items() if code.startswith("2"))
+    return {
+        "capacity": capacity,
+        "capacity_per_s": capacity_per_s,
+        "load": result,
+        "admitted_per_s": round(admitted / args.duration, 1),
+        "goodput_ratio": round(admitted / args.duration / capacity_per_s, 4),
+        "server": {
+            "alive": alive,
+            "ready_status_after": ready_status,
+            "get_post_status_after": after_status,
+            "shed_counter_delta": None
+            if shed_before is None or shed_after is None
+            else shed_after - shed_before,
+            "cpu_s": round(server_cpu, 2),
+            "wall_s": round(wall, 2),
+            "cpu_share_of_one_core": round(server_cpu / wall, 3),
+            "machine_busy": round(machine_busy, 3),
+            "rss_kib": servers.status_kib(on.pid, "VmRSS"),
+            "log_problems": on.log_problems()[:50],
+        },
+    }
+
+
+def refusals(
+    args: argparse.Namespace,
+    database_url: str,
+    user: seed.SeededUser,
+    data: Path,
+    logdir: Path,
+) -> dict[str, Any]:
+    """What a 503 costs the worker, beside what a hello-world request costs uvicorn.
+
+    A server whose one slot (LP_MAX_IN_FLIGHT=1) is held by a POST whose body never arrives
+    refuses every other request; wrk measures it like the others, then the hello-world.
+    """
+    settings = {"LP_ACCESS_LOG": "false", "LP_RATELIMIT_READ": READ_LIMIT_OUT_OF_REACH}
+    settings["LP_MAX_IN_FLIGHT"] = "1"
+    settings["LP_REQUEST_TIMEOUT_SECONDS"] = "3600"  # the held POST must not time out
+    full = start_server("full", APP, run.server_env(database_url, settings), logdir)
+    hello = servers.start_hello(workers=1, env=seed.clean_env(), logdir=logdir)
+    load = {"duration": args.duration, "connections": 64, "threads": 2}
+    try:
+        servers.wait_ready(full, "/v1/users/me", {"X-API-Key": user.api_key})
+        servers.wait_ready(hello, "/")
+        with socket.create_connection((servers.HOST, full.port), timeout=5) as held:
+            held.sendall(
+                f"POST /v1/posts HTTP/1.1\r\nHost: {servers.HOST}:{full.port}\r\n"
+                f"X-API-Key: {user.api_key}\r\nContent-Type: application/json\r\n"
+                "Content-Length: 1000\r\n\r\n{".encode()
+            )
+            deadline = time.monotonic() + 10
+            while status_of(full, f"/v1/posts/{user.post_ids[0]}", user.api_key) != 503:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the held POST did not take the server's one slot")
+            refused = loadgen.run_wrk(full, "get_post", data, **load)
+        baseline = loadgen.run_wrk(hello, "hello", data, **load)
+    finally:
+        servers.stop(full)
+        servers.stop(hello)
+    return {"refused": refused.as_dict(), "hello": baseline.as_dict()}
+
+
+def targets(results: dict[str, Any]) -> list[tuple[str, str, bool]]:
+    over, cost_ = results["overload"], results["cost"]
+    server, load = over["server"], over["load"]
+    statuses = load["statuses"]
+    admitted = [s for code, s in statuses.items() if code.startswith("2")]
+    rejects = {code: s for code, s in statuses.items() if code in ("503", "429")}
+    other = {code: s["count"] for code, s in statuses.items() if code not in rejects}
+    other = {code: n for code, n in other.items() if not code.startswith("2")}
+    refused = ", ".join(f"{code}: {s['count']}" for code, s in rejects.items()) or "none"
+    admitted_p99 = max((s["p99_ms"] for s in admitted), default=0.0)
+    reject_p99 = max((s["p99_ms"] for s in rejects.values()), default=0.0)
+    reject_max = max((s["max_ms"] for s in rejects.values()), default=0.0)
+    errors = load["socket_errors"]
+    capacity = over["capacity_per_s"]
+    cost_pct = 1 - cost_["on_over_off"]
+    n = load["connections"]
+    return [
+        (
+            "the process never crashes",
+            f"alive: {server['alive']}, /health/ready {server['ready_status_after']}, "
+            f"a read after {server['get_post_status_after']}",
+            bool(server["alive"]) and server["ready_status_after"] == 200,
+        ),
+        (
+            f"admitted goodput ≥ {TARGET_GOODPUT:.0%} of capacity",
+            f"{over['goodput_ratio']:.0%} ({over['admitted_per_s']:.0f} vs {capacity:.0f} req/s)",
+            over["goodput_ratio"] >= TARGET_GOODPUT,
+        ),
+        (
+            f"p99 of admitted requests < {TARGET_ADMITTED_P99_MS:.0f} ms",
+            f"{admitted_p99:.1f} ms",
+            bool(admitted) and admitted_p99 < TARGET_ADMITTED_P99_MS,
+        ),
+        (
+            "rejects are fast 503/429, not timeouts (p99 < 50 ms, no other error status)",
+            f"{refused}; "
+            f"p99 {reject_p99:.1f} ms, max {reject_max:.0f} ms; timeouts {errors['timeout']}; "
+            f"other non-2xx {other or 0}",
+            reject_p99 < TARGET_REJECT_P99_MS and errors["timeout"] == 0 and not other,
+        ),
+        (
+            f"{n} concurrent connections held, 0 socket errors",
+            f"{load['connections_held_at_start']} opened, {load['connections_held_at_end']} "
+            f"still open at the end; errors {sum(errors.values())} ({errors})",
+            load["connections_held_at_end"] == n and sum(errors.values()) == 0,
+        ),
+        (
+            f"protection costs ≤ {TARGET_COST:.0%} of req/s",
+            f"{cost_pct:.1%} (on {cost_['median']['on']['requests_per_s']:.0f} vs off "
+            f"{cost_['median']['off']['requests_per_s']:.0f} req/s, medians)",
+            cost_pct <= TARGET_COST,
+        ),
+    ]
+
+
+def tables(results: dict[str, Any]) -> str:
+    over, cost_ = results["overload"], results["cost"]
+    load = over["load"]
+    lines = [
+        "| protection | req/s (each run) | median req/s | median p99 ms "
+        "| median server CPU ms/req | errors |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    for name in ("on", "off"):
+        rs, m = cost_["runs"][name], cost_["median"][name]
+        each = " / ".join(f"{ok_per_s(r):.0f}" for r in rs)
+        lines.append(
+            f"| {name} | {each} | {m['requests_per_s']:.0f} | {m['p99_ms']:.1f} "
+            f"| {m['server_cpu_ms_per_request']:.3f} | {m['errors']} |"
+        )
+    lines += [
+        "",
+        f"Capacity C (wrk -c{over['capacity']['connections']}, on): "
+        f"{over['capacity_per_s']:.0f} req/s answered 2xx, "
+        f"p99 {over['capacity']['p99_ms']:.1f} ms. Overload: {load['offered_rate']:.0f} req/s "
+        f"offered over {load['connections']} connections for {load['duration_s']:g} s "
+        f"({load['sent']} sent, {load['not_sent']} not sent for want of an idle connection); "
+        f"generator send lag p99 {load['send_lag']['p99_ms']:.1f} ms, "
+        f"CPU {load['generator_cpu_s']} s.",
+        "",
+        "| status | count | per s | p50 ms | p90 ms | p99 ms | max ms |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for code, s in load["statuses"].items():
+        lines.append(
+            f"| {code} | {s['count']} | {s['count'] / load['duration_s']:.0f} | {s['p50_ms']} "
+            f"| {s['p90_ms']} | {s['p99_ms']} | {s['max_ms']} |"
+        )
+    for code, s in load["statuses_after_1s"].items():
+        lines.append(
+            f"| {code}, due after the first second | {s['count']} | | {s['p50_ms']} "
+            f"| {s['p90_ms']} | {s['p99_ms']} | {s['max_ms']} |"
+        )
+    for code, s in load["probe"]["statuses"].items():
+        lines.append(
+            f"| probe `GET /health/live`, {code} | {s['count']} | | {s['p50_ms']} "
+            f"| {s['p90_ms']} | {s['p99_ms']} | {s['max_ms']} |"
+        )
+    lines += [
+        "",
+        "Per second of the overload (by when each request was due):",
+        "",
+        "| second | 2xx | 503 | 429 | 2xx max ms | 503 max ms | probe max ms |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row, probe in zip(load["timeline"], load["probe"]["timeline"], strict=True):
+        ok = sum(n for k, n in row.items() if k.isdigit() and k.startswith("2"))
+        ok_max = max(
+            (v for k, v in row.items() if k.startswith("2") and k.endswith("ms")), default=0
+        )
+        lines.append(
+            f"| {row['second']} | {ok} | {row.get('503', 0)} | {row.get('429', 0)} | {ok_max} "
+            f"| {row.get('503_max_ms', 0)} | {probe.get('200_max_ms', '-')} |"
+        )
+    server = over["server"]
+    refused, hello = results["refusals"]["refused"], results["refusals"]["hello"]
+    lines += [
+        "",
+        f"Server: CPU {server['cpu_s']} s in {server['wall_s']} s (connections, load and "
+        f"the last answers; machine busy {server['machine_busy']:.0%}); shed counter "
+        f"+{server['shed_counter_delta']:.0f}; RSS {server['rss_kib']} KiB after.",
+        "",
+        "What each answer costs the worker (wrk -c64, server CPU ÷ requests):",
+        "",
+        "| answer | req/s | server CPU ms/req | statuses |",
+        "|---|---:|---:|---|",
+    ]
+    for label, m in (
+        ("`GET /v1/posts/{id}` admitted (capacity run)", over["capacity"]),
+        ("`GET /v1/posts/{id}` refused, 503 (one slot held)", refused),
+        ("hello-world `GET /` (uvicorn's own floor)", hello),
+    ):
+        lines.append(
+            f"| {label} | {m['requests_per_s']:.0f} | {cpu_ms_per_request(m):.3f} "
+            f"| {m['statuses']} |"
+        )
+    lines += [
+        "",
+        "| target | measured | met |",
+        "|---|---|:---:|",
+    ]
+    lines += [f"| {t} | {m} | {'yes' if ok else '**no**'} |" for t, m, ok in targets(results)]
+    return "\n".join(lines)
+
+
+def measure(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
+    started = time.monotonic()
+    results: dict[str, Any] = {
+        "meta": {
+            "started_utc": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
+            **run.metadata_of_run(args),
+        },
+        "config": {
+            "command": shlex.join([".venv/bin/python", "bench/overload.py", *argv]),
+            "duration_s": args.duration,
+            "warmup_s": args.warmup,
+            "rounds": args.rounds,
+            "overload_factor": args.overload_factor,
+            "overload_connections": args.overload_connections,
+            "max_in_flight": args.max_in_flight or "default",
+            "control": args.control,
+        },
+    }
+    name = seed.random_database_name()
+    database_url = seed.database_url_for(args.database_url, name)
+    with tempfile.TemporaryDirectory(prefix="lp-overload-") as tmp:
+        logdir = Path(tmp)
+        seed.create_database(args.database_url, name)
+        try:
+            seed.migrate(database_url, seed.clean_env())
+            seeded = seed.seed(database_url, users=100, posts_per_user=100)
+            data = logdir / "data.lua"
+            loadgen.write_data(data, seeded.users)
+            run.log(started, f"database {name} seeded")
+            on_settings = {"LP_ACCESS_LOG": "false", "LP_RATELIMIT_READ": READ_LIMIT_OUT_OF_REACH}
+            if args.max_in_flight:
+                on_settings["LP_MAX_IN_FLIGHT"] = str(args.max_in_flight)
+            off_factory = APP if args.control else "apps:unprotected"
+            on_env = run.server_env(database_url, on_settings)
+            off_env = run.server_env(database_url, {"LP_ACCESS_LOG": "false"})
+            on = start_server("on", APP, on_env, logdir)
+            off = start_server("off", off_factory, off_env, logdir)
+            try:
+                probe = {"X-API-Key": seeded.users[0].api_key}
+                for server in (on, off):
+                    servers.wait_ready(server, "/v1/users/me", probe)
+                    run.sanity_check(server, seeded.users[0])
+                results["cost"] = cost(args, on, off, data, started)
+                servers.stop(off)
+                results["overload"] = overload(args, on, seeded.users, data, started)
+                servers.stop(on)
+                results["refusals"] = refusals(args, database_url, seeded.users[0], data, logdir)
+            except Exception:
+                for server in (on, off):
+                    print(f"--- {server.name} log (tail) ---\n{server.log_tail()}", file=sys.stderr)
+                raise
+            finally:
+                servers.stop(on)
+                servers.stop(off)
+        finally:
+            seed.drop_database(args.database_url, name)
+            run.log(started, f"dropped database {name}")
+    results["meta"]["elapsed_s"] = round(time.monotonic() - started, 1)
+    results["targets"] = [{"target": t, "measured": m, "met": ok} for t, m, ok in targets(results)]
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    args = parse_args(argv)
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGHUP, _on_signal)
+    ensure_wrk()
+    raise_open_files(args.overload_connections + 1024)
+    try:
+        results = measure(args, argv)
+    except (run.Interrupted, KeyboardInterrupt) as exc:
+        print(
+            f"interrupted ({exc or 'Ctrl-C'}): servers stopped, database dropped", file=sys.stderr
+        )
+        return 130
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    args.results_dir.mkdir(parents=True, exist_ok=True)
+    path = args.results_dir / f"{stamp}-protection.json"
+    path.write_text(json.dumps(results, indent=2) + "\n")
+    print()
+    print(tables(results))
+    print(f"\nraw results: {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+    return 0 if all(t["met"] for t in results["targets"]) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,35 @@
+"""RateLimit-Limit, -Remaining and -Reset on every answer of a limited route, errors included."""
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from linkedin_posts.ratelimit.windows import Decision
+
+
+class RateLimitHeadersMiddleware:
+    """Reads the decision the route's limit dependency left in the request state.
+
+    A middleware rather than the dependency's Response parameter: that one is dropped when a
+    route returns a Response itself or raises, and a 404 or 422 counts against the limit too.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                decision: Decision | None = scope.get("state", {}).get("rate_limit")
+                if decision is not None:
+                    message["headers"] = [
+                        *message.get("headers", ()),
+                        (b"ratelimit-limit", b"%d" % decision.limit),
+                        (b"ratelimit-remaining", b"%d" % decision.remaining),
+                        (b"ratelimit-reset", b"%d" % decision.reset_seconds),
+                    ]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

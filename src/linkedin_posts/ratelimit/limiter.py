@@ -1,0 +1,69 @@
+"""Per-identity limits by route class, and a ceiling on what one process admits in all."""
+
+import time
+from collections.abc import Callable
+from typing import Literal
+
+from linkedin_posts.config import Settings
+from linkedin_posts.ratelimit import windows
+from linkedin_posts.ratelimit.local import LocalCounters
+from linkedin_posts.ratelimit.store import CounterStore
+from linkedin_posts.ratelimit.windows import Counters, Decision, Quota
+
+RouteClass = Literal["auth", "read", "write", "ai"]
+ROUTE_CLASSES: tuple[RouteClass, ...] = ("auth", "read", "write", "ai")
+
+
+def limit_key(route_class: RouteClass, identity: str) -> str:
+    """What is counted: one identity in one class (its windows' phase derives from it)."""
+    return f"{route_class}:{identity}"
+
+
+class RateLimiter:
+    def __init__(
+        self,
+        store: CounterStore,
+        *,
+        quotas: dict[RouteClass, Quota],
+        process_ceiling: Quota,
+        expected_instances: int,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.store = store
+        self.quotas = quotas
+        # With Redis unreachable each process admits its share, so the processes together stay
+        # near the quota instead of admitting it once each.
+        self.local_quotas = {name: q.share(expected_instances) for name, q in quotas.items()}
+        self.process_ceiling = process_ceiling
+        self.process_counters = LocalCounters(clock)
+        self.clock = clock
+
+    async def hit(self, route_class: RouteClass, identity: str) -> Decision:
+        key = limit_key(route_class, identity)
+        now = self.clock()
+
+        async def count(counters: Counters, shared: bool) -> Decision:
+            quotas = self.quotas if shared or self.store.shared is None else self.local_quotas
+            return await windows.hit(counters, quotas[route_class], key, now)
+
+        return await self.store.run(count)
+
+    async def hit_process_ceiling(self) -> Decision:
+        """The ceiling is this process's own: it protects the process, so it is never shared."""
+        return await windows.hit(
+            self.process_counters, self.process_ceiling, "process", self.clock()
+        )
+
+
+def create_rate_limiter(settings: Settings, store: CounterStore) -> RateLimiter:
+    return RateLimiter(
+        store,
+        quotas={
+            "auth": Quota.parse(settings.ratelimit_auth),
+            "read": Quota.parse(settings.ratelimit_read),
+            "write": Quota.parse(settings.ratelimit_write),
+            "ai": Quota.parse(settings.ratelimit_ai),
+        },
+        process_ceiling=Quota.parse(settings.ratelimit_process),
+        expected_instances=settings.ratelimit_expected_instances,
+    )

@@ -1,0 +1,80 @@
+"""The rate-limit algorithm: fixed windows aligned to the clock, each identity with its own phase.
+
+One atomic increment per request decides it: the key names the window, so a counter's value is
+the number of requests admitted or refused in that window, and a request is admitted when its
+increment lands at or below the limit. Every process incrementing the same Redis key therefore
+admits exactly `limit` requests per window between them, never one more, whatever the
+concurrency. Remaining and reset follow from the count and the clock, with no second round trip.
+
+The phase (a stable hash of the identity) spreads window ends over the period, so clients that
+were refused do not all come back in the same second at the top of each minute.
+"""
+
+import math
+import zlib
+from dataclasses import dataclass
+from typing import Protocol
+
+import limits
+
+
+class Counters(Protocol):
+    """Counters that expire: limits' async storages, and LocalCounters, have this shape."""
+
+    async def incr(self, key: str, expiry: int, amount: int = 1) -> int: ...
+
+    async def get(self, key: str) -> int: ...
+
+    async def get_expiry(self, key: str) -> float: ...
+
+    async def clear(self, key: str) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Quota:
+    """`amount` requests per `period` seconds, written as limits writes it: "10/minute"."""
+
+    amount: int
+    period: int
+
+    @classmethod
+    def parse(cls, text: str) -> "Quota":
+        item = limits.parse(text)
+        return cls(amount=item.amount, period=item.get_expiry())
+
+    def share(self, parts: int) -> "Quota":
+        """This process's share when `parts` processes enforce the quota without talking."""
+        return Quota(amount=max(1, self.amount // parts), period=self.period)
+
+    def __str__(self) -> str:
+        return f"{self.amount}/{self.period}s"
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    allowed: bool
+    limit: int
+    remaining: int
+    reset_after: float
+
+    @property
+    def reset_seconds(self) -> int:
+        """Whole seconds until the window ends, never 0 (RateLimit-Reset, Retry-After)."""
+        return max(1, math.ceil(self.reset_after))
+
+
+def phase(identity: str, period: int) -> float:
+    """Where in the period this identity's windows start, the same in every process."""
+    return zlib.crc32(identity.encode()) % (period * 1000) / 1000
+
+
+async def hit(counters: Counters, quota: Quota, identity: str, now: float) -> Decision:
+    offset = phase(identity, quota.period)
+    window = math.floor((now + offset) / quota.period)
+    count = await counters.incr(f"{identity}:{quota.period}:{window}", quota.period)
+    return Decision(
+        allowed=count <= quota.amount,
+        limit=quota.amount,
+        remaining=max(0, quota.amount - count),
+        reset_after=(window + 1) * quota.period - offset - now,
+    )

@@ -1,0 +1,70 @@
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from linkedin_posts.main import create_app
+from tests.conftest import PASSWORD, Account, make_settings, truncate
+
+
+class FakeClock:
+    """time.time for the code under test, moved by the test alone."""
+
+    def __init__(self, now: float = 1_800_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+ClientFor = Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]]
+
+
+@pytest.fixture
+def client_for(migrated_url: str) -> ClientFor:
+    """A client of an app with these settings on the migrated database, emptied afterwards."""
+
+    @asynccontextmanager
+    async def open_client(
+        build: Callable[[FastAPI], None] = lambda _app: None, **overrides: object
+    ) -> AsyncIterator[httpx.AsyncClient]:
+        app = create_app(make_settings(migrated_url, **overrides))
+        build(app)
+        async with app.router.lifespan_context(app):
+            try:
+                transport = httpx.ASGITransport(app=app)
+                async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+                    yield client
+            finally:
+                await truncate(app.state.engine)
+
+    return open_client
+
+
+async def register(client: httpx.AsyncClient, password: str = PASSWORD) -> Account:
+    email = f"user-{uuid.uuid4().hex[:12]}@example.com"
+    created = await client.post("/v1/auth/register", json={"email": email, "password": password})
+    assert created.status_code == 201, created.text
+    login = await client.post("/v1/auth/token", data={"username": email, "password": password})
+    assert login.status_code == 200, login.text
+    return Account(id=created.json()["id"], email=email, token=login.json()["access_token"])
+
+
+def limit_headers(response: httpx.Response) -> tuple[int, int, int]:
+    """RateLimit-Limit, -Remaining and -Reset."""
+    return (
+        int(response.headers["RateLimit-Limit"]),
+        int(response.headers["RateLimit-Remaining"]),
+        int(response.headers["RateLimit-Reset"]),
+    )
