@@ -1,12 +1,17 @@
-"""The API without its protection stack, for bench/overload.py's on-vs-off cost.
+"""Variants of the API for bench/overload.py's on-vs-off cost (`--against apps:NAME`).
 
     uvicorn apps:unprotected --factory --app-dir bench ...  (servers.UVICORN_FLAGS)
 
-`create_app` with the rate limiter and compression switched off, then without the protection
-middlewares: request deadline, body size limit, load shedding, security headers (and CORS and
-trusted hosts, which the defaults do not add). Request context (request id, metrics, access
-log) and tracing stay, as in the default app.
+`unprotected`: `create_app` with the rate limiter and compression switched off, then without the
+protection middlewares: request deadline, body size limit, load shedding, security headers (and
+CORS and trusted hosts, which the defaults do not add). Request context (request id, metrics,
+access log) and tracing stay, as in the default app.
+
+`young_gc_10000`: the default app in a process whose youngest generation is collected every
+10,000 net allocations instead of CPython's 700 (a bench-only experiment, not a setting of ours).
 """
+
+import gc
 
 from fastapi import FastAPI
 
@@ -41,3 +46,9 @@ def unprotected() -> FastAPI:
     # entries here, before the server starts, leaves them out entirely.
     app.user_middleware = [m for m in app.user_middleware if m.cls not in PROTECTION]
     return app
+
+
+def young_gc_10000() -> FastAPI:
+    # The older generations' thresholds keep CPython's defaults.
+    gc.set_threshold(10_000, 10, 10)
+    return create_app()

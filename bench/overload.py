@@ -1,19 +1,25 @@
 """Overload, and the cost of the protection stack, on GET /v1/posts/{id} (issue #4 [protection]).
 
     .venv/bin/python bench/overload.py [--duration 10] [--rounds 4] [--max-in-flight N]
+        [--only cost|overload] [--against FACTORY | --control]
 
 On a throwaway seeded PostgreSQL database, two servers of 1 worker each under the same uvicorn
 settings as `linkedin-posts serve`: "on", the default app (`create_app`, the rate limiter's read
 class set out of reach with LP_RATELIMIT_READ), and "off", bench/apps.py's app without the
-protection stack. Then:
+protection stack (--against: another factory in its place). Then:
 
 1. cost: wrk -t2 -c64 on each, alternately (on, off, off, on, ...), after a warm-up of each
    (--control: both servers the default app, to see the method's own bias);
-2. capacity C: wrk -t2 -c64 on "on", right before the overload (2xx/s);
+2. capacity C: wrk -t2 -c64 on "on", right before the overload (2xx/s); with --max-in-flight,
+   on a third server, the default app with its default cap, so that C (and so the offered
+   rate) does not depend on the cap under test and a cap below 64 sheds nothing while C is
+   measured;
 3. overload: bench/openloop.py sends an open-loop 3 x C requests/s over 1000 kept-alive
    connections to "on"; then the process must still be alive and /health/ready answer 200;
 4. what a refusal costs: wrk on a server whose one slot (LP_MAX_IN_FLIGHT=1) is held, so that
    it refuses every request, then on the hello-world.
+
+--only cost runs part 1 alone; --only overload parts 2 and 3 (each server warmed up first).
 
 Prints markdown tables and writes bench/results/<UTC time>-protection.json. Loopback only; every
 step is bounded in time; servers stopped and the database dropped however the run ends.
@@ -47,6 +53,9 @@ ROOT = Path(__file__).resolve().parent.parent
 APP = "linkedin_posts.main:create_app"  # what `linkedin-posts serve` runs
 # Far above anything 2 CPUs can serve, so the limiter counts but never refuses.
 READ_LIMIT_OUT_OF_REACH = "100000000/minute"
+OFF_APP = "apps:unprotected"
+PARTS = ("cost", "overload")
+WRK_CONNECTIONS = 64
 
 TARGET_GOODPUT = 0.90
 TARGET_ADMITTED_P99_MS = 50.0
@@ -72,10 +81,25 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         action="store_true",
         help="cost: the off server is the default app too (the method's own bias)",
     )
+    parser.add_argument(
+        "--against",
+        default=OFF_APP,
+        metavar="FACTORY",
+        help=f"cost: the off server's app factory, module:function (default: {OFF_APP})",
+    )
+    parser.add_argument(
+        "--only",
+        choices=PARTS,
+        help="run one part: cost (1) or overload (capacity and overload, 2-3)",
+    )
     parser.add_argument("--results-dir", type=Path, default=ROOT / "bench" / "results")
     args = parser.parse_args(argv)
     if args.duration < 1 or args.rounds < 2 or args.overload_connections < 1:
         parser.error("--duration must be at least 1, --rounds at least 2, connections at least 1")
+    if args.control:
+        if args.against != OFF_APP:
+            parser.error("--control and --against exclude each other")
+        args.against = APP
     return args
 
 
@@ -144,7 +168,7 @@ def cpu_ms_per_request(measured: dict[str, Any]) -> float:
 
 def closed_loop(args: argparse.Namespace) -> dict[str, Any]:
     """wrk's settings: 64 connections, or the in-flight cap if lower, so that none is shed."""
-    connections = min(64, args.max_in_flight or 64)
+    connections = min(WRK_CONNECTIONS, args.max_in_flight or WRK_CONNECTIONS)
     return {"duration": args.duration, "connections": connections, "threads": 2}
 
 
@@ -187,14 +211,22 @@ def cost(
 def overload(
     args: argparse.Namespace,
     on: servers.Server,
+    capacity_server: servers.Server,
     users: list[seed.SeededUser],
     data: Path,
     started: float,
 ) -> dict[str, Any]:
-    capacity = loadgen.run_wrk(on, "get_post", data, **closed_loop(args)).as_dict()
+    """C on `capacity_server` (the on server unless a cap is under test), then 3 x C on "on"."""
+    load = {"duration": args.duration, "connections": WRK_CONNECTIONS, "threads": 2}
+    capacity = loadgen.run_wrk(capacity_server, "get_post", data, **load).as_dict()
     capacity_per_s = ok_per_s(capacity)  # answers with 2xx only
     rate = capacity_per_s * args.overload_factor
-    run.log(started, f"capacity {capacity_per_s:.0f} req/s; overload at {rate:.0f}/s")
+    run.log(
+        started,
+        f"capacity {capacity_per_s:.0f} req/s ({capacity_server.name}); overload at {rate:.0f}/s",
+    )
+    if capacity_server is not on:
+        servers.stop(capacity_server)
     shed_before = shed_total(on.port)
     probe = f"GET /health/live HTTP/1.1\r\nHost: {servers.HOST}:{on.port}\r\n\r\n".encode()
     cpu_before = sum(servers.cpu_seconds(pid) for pid in on.tree_pids())
@@ -220,6 +252,7 @@ def overload(
     statuses = result["statuses"]
     admitted = sum(s["count"] for code, s in statuses.items() if code.startswith("2"))
     return {
+        "capacity_server": capacity_server.name,
         "capacity": capacity,
         "capacity_per_s": capacity_per_s,
         "load": result,
@@ -282,7 +315,29 @@ def refusals(
 
 
 def targets(results: dict[str, Any]) -> list[tuple[str, str, bool]]:
-    over, cost_ = results["overload"], results["cost"]
+    """The targets of the parts that ran."""
+    return [*overload_targets(results), *cost_targets(results)]
+
+
+def cost_targets(results: dict[str, Any]) -> list[tuple[str, str, bool]]:
+    if "cost" not in results:
+        return []
+    cost_ = results["cost"]
+    cost_pct = 1 - cost_["on_over_off"]
+    return [
+        (
+            f"protection costs ≤ {TARGET_COST:.0%} of req/s",
+            f"{cost_pct:.1%} (on {cost_['median']['on']['requests_per_s']:.0f} vs off "
+            f"{cost_['median']['off']['requests_per_s']:.0f} req/s, medians)",
+            cost_pct <= TARGET_COST,
+        ),
+    ]
+
+
+def overload_targets(results: dict[str, Any]) -> list[tuple[str, str, bool]]:
+    if "overload" not in results:
+        return []
+    over = results["overload"]
     server, load = over["server"], over["load"]
     statuses = load["statuses"]
     admitted = [s for code, s in statuses.items() if code.startswith("2")]
@@ -295,7 +350,6 @@ def targets(results: dict[str, Any]) -> list[tuple[str, str, bool]]:
     reject_max = max((s["max_ms"] for s in rejects.values()), default=0.0)
     errors = load["socket_errors"]
     capacity = over["capacity_per_s"]
-    cost_pct = 1 - cost_["on_over_off"]
     n = load["connections"]
     return [
         (
@@ -327,19 +381,23 @@ def targets(results: dict[str, Any]) -> list[tuple[str, str, bool]]:
             f"still open at the end; errors {sum(errors.values())} ({errors})",
             load["connections_held_at_end"] == n and sum(errors.values()) == 0,
         ),
-        (
-            f"protection costs ≤ {TARGET_COST:.0%} of req/s",
-            f"{cost_pct:.1%} (on {cost_['median']['on']['requests_per_s']:.0f} vs off "
-            f"{cost_['median']['off']['requests_per_s']:.0f} req/s, medians)",
-            cost_pct <= TARGET_COST,
-        ),
     ]
 
 
 def tables(results: dict[str, Any]) -> str:
-    over, cost_ = results["overload"], results["cost"]
-    load = over["load"]
+    lines = [*cost_table(results), *overload_tables(results), "", "| target | measured | met |"]
+    lines.append("|---|---|:---:|")
+    lines += [f"| {t} | {m} | {'yes' if ok else '**no**'} |" for t, m, ok in targets(results)]
+    return "\n".join(lines)
+
+
+def cost_table(results: dict[str, Any]) -> list[str]:
+    if "cost" not in results:
+        return []
+    cost_ = results["cost"]
     lines = [
+        f"on: {APP}; off: {results['config']['against']}",
+        "",
         "| protection | req/s (each run) | median req/s | median p99 ms "
         "| median server CPU ms/req | errors |",
         "|---|---|---:|---:|---:|---:|",
@@ -351,9 +409,17 @@ def tables(results: dict[str, Any]) -> str:
             f"| {name} | {each} | {m['requests_per_s']:.0f} | {m['p99_ms']:.1f} "
             f"| {m['server_cpu_ms_per_request']:.3f} | {m['errors']} |"
         )
-    lines += [
+    return lines
+
+
+def overload_tables(results: dict[str, Any]) -> list[str]:
+    if "overload" not in results:
+        return []
+    over = results["overload"]
+    load = over["load"]
+    lines = [
         "",
-        f"Capacity C (wrk -c{over['capacity']['connections']}, on): "
+        f"Capacity C (wrk -c{over['capacity']['connections']}, {over['capacity_server']}): "
         f"{over['capacity_per_s']:.0f} req/s answered 2xx, "
         f"p99 {over['capacity']['p99_ms']:.1f} ms. Overload: {load['offered_rate']:.0f} req/s "
         f"offered over {load['connections']} connections for {load['duration_s']:g} s "
@@ -396,12 +462,16 @@ def tables(results: dict[str, Any]) -> str:
             f"| {row.get('503_max_ms', 0)} | {probe.get('200_max_ms', '-')} |"
         )
     server = over["server"]
-    refused, hello = results["refusals"]["refused"], results["refusals"]["hello"]
     lines += [
         "",
         f"Server: CPU {server['cpu_s']} s in {server['wall_s']} s (connections, load and "
         f"the last answers; machine busy {server['machine_busy']:.0%}); shed counter "
         f"+{server['shed_counter_delta']:.0f}; RSS {server['rss_kib']} KiB after.",
+    ]
+    if "refusals" not in results:
+        return lines
+    refused, hello = results["refusals"]["refused"], results["refusals"]["hello"]
+    lines += [
         "",
         "What each answer costs the worker (wrk -c64, server CPU ÷ requests):",
         "",
@@ -417,13 +487,7 @@ def tables(results: dict[str, Any]) -> str:
             f"| {label} | {m['requests_per_s']:.0f} | {cpu_ms_per_request(m):.3f} "
             f"| {m['statuses']} |"
         )
-    lines += [
-        "",
-        "| target | measured | met |",
-        "|---|---|:---:|",
-    ]
-    lines += [f"| {t} | {m} | {'yes' if ok else '**no**'} |" for t, m, ok in targets(results)]
-    return "\n".join(lines)
+    return lines
 
 
 def measure(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
@@ -442,6 +506,8 @@ def measure(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
             "overload_connections": args.overload_connections,
             "max_in_flight": args.max_in_flight or "default",
             "control": args.control,
+            "against": args.against,
+            "parts": [args.only] if args.only else [*PARTS, "refusals"],
         },
     }
     name = seed.random_database_name()
@@ -455,31 +521,50 @@ def measure(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
             data = logdir / "data.lua"
             loadgen.write_data(data, seeded.users)
             run.log(started, f"database {name} seeded")
-            on_settings = {"LP_ACCESS_LOG": "false", "LP_RATELIMIT_READ": READ_LIMIT_OUT_OF_REACH}
+            settings = {"LP_ACCESS_LOG": "false", "LP_RATELIMIT_READ": READ_LIMIT_OUT_OF_REACH}
+            on_settings = dict(settings)
             if args.max_in_flight:
                 on_settings["LP_MAX_IN_FLIGHT"] = str(args.max_in_flight)
-            off_factory = APP if args.control else "apps:unprotected"
-            on_env = run.server_env(database_url, on_settings)
-            off_env = run.server_env(database_url, {"LP_ACCESS_LOG": "false"})
-            on = start_server("on", APP, on_env, logdir)
-            off = start_server("off", off_factory, off_env, logdir)
+            default_env = run.server_env(database_url, settings)
+            on = start_server("on", APP, run.server_env(database_url, on_settings), logdir)
+            started_servers = [on]
+            if args.only != "overload":
+                off = start_server("off", args.against, default_env, logdir)
+                started_servers.append(off)
+            capacity_server = on
+            if args.only != "cost" and args.max_in_flight:
+                capacity_server = start_server("capacity", APP, default_env, logdir)
+                started_servers.append(capacity_server)
             try:
                 probe = {"X-API-Key": seeded.users[0].api_key}
-                for server in (on, off):
+                for server in started_servers:
                     servers.wait_ready(server, "/v1/users/me", probe)
                     run.sanity_check(server, seeded.users[0])
-                results["cost"] = cost(args, on, off, data, started)
-                servers.stop(off)
-                results["overload"] = overload(args, on, seeded.users, data, started)
+                if args.only != "overload":
+                    results["cost"] = cost(args, on, off, data, started)
+                    servers.stop(off)
+                if args.only != "cost":
+                    warm_up = {**closed_loop(args), "duration": args.warmup}
+                    if args.only == "overload":  # the cost part has not warmed it up
+                        loadgen.run_wrk(on, "get_post", data, **warm_up)
+                    if capacity_server is not on:
+                        warm_up["connections"] = WRK_CONNECTIONS
+                        loadgen.run_wrk(capacity_server, "get_post", data, **warm_up)
+                    results["overload"] = overload(
+                        args, on, capacity_server, seeded.users, data, started
+                    )
                 servers.stop(on)
-                results["refusals"] = refusals(args, database_url, seeded.users[0], data, logdir)
+                if args.only is None:
+                    results["refusals"] = refusals(
+                        args, database_url, seeded.users[0], data, logdir
+                    )
             except Exception:
-                for server in (on, off):
+                for server in started_servers:
                     print(f"--- {server.name} log (tail) ---\n{server.log_tail()}", file=sys.stderr)
                 raise
             finally:
-                servers.stop(on)
-                servers.stop(off)
+                for server in started_servers:
+                    servers.stop(server)
         finally:
             seed.drop_database(args.database_url, name)
             run.log(started, f"dropped database {name}")

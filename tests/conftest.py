@@ -147,6 +147,18 @@ async def truncate(engine: AsyncEngine) -> None:
                 await conn.execute(text(f"DELETE FROM {table}"))
 
 
+@asynccontextmanager
+async def serving(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of `app`, started; its tables are emptied when it stops."""
+    async with app.router.lifespan_context(app):
+        try:
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+                yield client
+        finally:
+            await truncate(app.state.engine)
+
+
 @pytest.fixture
 def settings(migrated_url: str) -> Settings:
     return make_settings(migrated_url)

@@ -10,7 +10,7 @@ import pytest
 from fastapi import FastAPI
 
 from linkedin_posts.main import create_app
-from tests.conftest import Account, MakeAccount, assert_problem, make_settings, truncate
+from tests.conftest import Account, MakeAccount, assert_problem, make_settings, serving
 
 KEYS = "/v1/api-keys"
 ME = "/v1/users/me"
@@ -37,13 +37,8 @@ def bearer(key: str) -> dict[str, str]:
 async def limited_client(migrated_url: str) -> AsyncIterator[httpx.AsyncClient]:
     """A client for an app that allows only KEY_LIMIT active keys per user."""
     app: FastAPI = create_app(make_settings(migrated_url, api_keys_per_user=KEY_LIMIT))
-    async with app.router.lifespan_context(app):
-        try:
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-                yield client
-        finally:
-            await truncate(app.state.engine)
+    async with serving(app) as client:
+        yield client
 
 
 async def test_create_returns_the_key_once(client: httpx.AsyncClient, account: Account) -> None:

@@ -7,7 +7,7 @@ import pytest
 from fastapi import FastAPI
 
 from linkedin_posts.main import create_app
-from tests.conftest import PASSWORD, Account, make_settings, truncate
+from tests.conftest import PASSWORD, Account, make_settings, serving
 
 
 class FakeClock:
@@ -41,13 +41,8 @@ def client_for(migrated_url: str) -> ClientFor:
     ) -> AsyncIterator[httpx.AsyncClient]:
         app = create_app(make_settings(migrated_url, **overrides))
         build(app)
-        async with app.router.lifespan_context(app):
-            try:
-                transport = httpx.ASGITransport(app=app)
-                async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-                    yield client
-            finally:
-                await truncate(app.state.engine)
+        async with serving(app) as client:
+            yield client
 
     return open_client
 

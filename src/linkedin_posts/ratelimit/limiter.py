@@ -11,7 +11,6 @@ from linkedin_posts.ratelimit.store import CounterStore
 from linkedin_posts.ratelimit.windows import Counters, Decision, Quota
 
 RouteClass = Literal["auth", "read", "write", "ai"]
-ROUTE_CLASSES: tuple[RouteClass, ...] = ("auth", "read", "write", "ai")
 
 
 def limit_key(route_class: RouteClass, identity: str) -> str:
