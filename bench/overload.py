@@ -1,19 +1,20 @@
 """Overload, and the cost of the protection stack, on GET /v1/posts/{id} (issue #4 [protection]).
 
     .venv/bin/python bench/overload.py [--duration 10] [--rounds 4] [--max-in-flight N]
-        [--only cost|overload] [--against FACTORY | --control]
+        [--only cost|overload] [--capacity C] [--against FACTORY | --control]
 
 On a throwaway seeded PostgreSQL database, two servers of 1 worker each under the same uvicorn
 settings as `linkedin-posts serve`: "on", the default app (`create_app`, the rate limiter's read
 class set out of reach with LP_RATELIMIT_READ), and "off", bench/apps.py's app without the
 protection stack (--against: another factory in its place). Then:
 
-1. cost: wrk -t2 -c64 on each, alternately (on, off, off, on, ...), after a warm-up of each
-   (--control: both servers the default app, to see the method's own bias);
-2. capacity C: wrk -t2 -c64 on "on", right before the overload (2xx/s); with --max-in-flight,
-   on a third server, the default app with its default cap, so that C (and so the offered
-   rate) does not depend on the cap under test and a cap below 64 sheds nothing while C is
-   measured;
+1. cost: wrk -t2 on each, with 64 connections or the on server's cap if lower (so that none
+   is shed), alternately (on, off, off, on, ...), after a warm-up of each (--control: both
+   servers the default app, to see the method's own bias);
+2. capacity C: wrk -t2 -c64 right before the overload (2xx/s), on a third server, the default
+   app with LP_MAX_IN_FLIGHT=64, so that C (and so the offered rate) does not depend on the cap
+   under test and no connection of wrk's is shed; --capacity: a given C instead (the same
+   offered rate for every run of a sweep);
 3. overload: bench/openloop.py sends an open-loop 3 x C requests/s over 1000 kept-alive
    connections to "on"; then the process must still be alive and /health/ready answer 200;
 4. what a refusal costs: wrk on a server whose one slot (LP_MAX_IN_FLIGHT=1) is held, so that
@@ -49,6 +50,8 @@ import run
 import seed
 import servers
 
+from linkedin_posts.config import Settings
+
 ROOT = Path(__file__).resolve().parent.parent
 APP = "linkedin_posts.main:create_app"  # what `linkedin-posts serve` runs
 # Far above anything 2 CPUs can serve, so the limiter counts but never refuses.
@@ -56,6 +59,7 @@ READ_LIMIT_OUT_OF_REACH = "100000000/minute"
 OFF_APP = "apps:unprotected"
 PARTS = ("cost", "overload")
 WRK_CONNECTIONS = 64
+DEFAULT_MAX_IN_FLIGHT: int = Settings.model_fields["max_in_flight"].default
 
 TARGET_GOODPUT = 0.90
 TARGET_ADMITTED_P99_MS = 50.0
@@ -77,6 +81,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--max-in-flight", type=int, help="LP_MAX_IN_FLIGHT of the on server (default: the app's)"
     )
     parser.add_argument(
+        "--capacity",
+        type=float,
+        metavar="C",
+        help="overload: C in 2xx/s instead of measuring it (offered rate: factor x C)",
+    )
+    parser.add_argument(
         "--control",
         action="store_true",
         help="cost: the off server is the default app too (the method's own bias)",
@@ -96,6 +106,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.duration < 1 or args.rounds < 2 or args.overload_connections < 1:
         parser.error("--duration must be at least 1, --rounds at least 2, connections at least 1")
+    if args.capacity is not None and args.capacity <= 0:
+        parser.error("--capacity must be positive")
     if args.control:
         if args.against != OFF_APP:
             parser.error("--control and --against exclude each other")
@@ -168,7 +180,7 @@ def cpu_ms_per_request(measured: dict[str, Any]) -> float:
 
 def closed_loop(args: argparse.Namespace) -> dict[str, Any]:
     """wrk's settings: 64 connections, or the in-flight cap if lower, so that none is shed."""
-    connections = min(WRK_CONNECTIONS, args.max_in_flight or WRK_CONNECTIONS)
+    connections = min(WRK_CONNECTIONS, args.max_in_flight or DEFAULT_MAX_IN_FLIGHT)
     return {"duration": args.duration, "connections": connections, "threads": 2}
 
 
@@ -211,22 +223,25 @@ def cost(
 def overload(
     args: argparse.Namespace,
     on: servers.Server,
-    capacity_server: servers.Server,
+    capacity_server: servers.Server | None,
     users: list[seed.SeededUser],
     data: Path,
     started: float,
 ) -> dict[str, Any]:
-    """C on `capacity_server` (the on server unless a cap is under test), then 3 x C on "on"."""
-    load = {"duration": args.duration, "connections": WRK_CONNECTIONS, "threads": 2}
-    capacity = loadgen.run_wrk(capacity_server, "get_post", data, **load).as_dict()
-    capacity_per_s = ok_per_s(capacity)  # answers with 2xx only
+    """C on `capacity_server` (the on server unless a cap is under test; None: --capacity),
+    then 3 x C on "on"."""
+    capacity: dict[str, Any] | None = None
+    if capacity_server is None:
+        capacity_per_s = float(args.capacity)
+    else:
+        load = {"duration": args.duration, "connections": WRK_CONNECTIONS, "threads": 2}
+        capacity = loadgen.run_wrk(capacity_server, "get_post", data, **load).as_dict()
+        capacity_per_s = ok_per_s(capacity)  # answers with 2xx only
+        if capacity_server is not on:
+            servers.stop(capacity_server)
     rate = capacity_per_s * args.overload_factor
-    run.log(
-        started,
-        f"capacity {capacity_per_s:.0f} req/s ({capacity_server.name}); overload at {rate:.0f}/s",
-    )
-    if capacity_server is not on:
-        servers.stop(capacity_server)
+    source = "given" if capacity_server is None else capacity_server.name
+    run.log(started, f"capacity {capacity_per_s:.0f} req/s ({source}); overload at {rate:.0f}/s")
     shed_before = shed_total(on.port)
     probe = f"GET /health/live HTTP/1.1\r\nHost: {servers.HOST}:{on.port}\r\n\r\n".encode()
     cpu_before = sum(servers.cpu_seconds(pid) for pid in on.tree_pids())
@@ -252,7 +267,7 @@ def overload(
     statuses = result["statuses"]
     admitted = sum(s["count"] for code, s in statuses.items() if code.startswith("2"))
     return {
-        "capacity_server": capacity_server.name,
+        "capacity_server": source,
         "capacity": capacity,
         "capacity_per_s": capacity_per_s,
         "load": result,
@@ -417,11 +432,13 @@ def overload_tables(results: dict[str, Any]) -> list[str]:
         return []
     over = results["overload"]
     load = over["load"]
+    measured = over["capacity"]
+    how = f"wrk -c{measured['connections']}, {over['capacity_server']}" if measured else "given"
     lines = [
         "",
-        f"Capacity C (wrk -c{over['capacity']['connections']}, {over['capacity_server']}): "
-        f"{over['capacity_per_s']:.0f} req/s answered 2xx, "
-        f"p99 {over['capacity']['p99_ms']:.1f} ms. Overload: {load['offered_rate']:.0f} req/s "
+        f"Capacity C ({how}): {over['capacity_per_s']:.0f} req/s answered 2xx"
+        + (f", p99 {measured['p99_ms']:.1f} ms" if measured else "")
+        + f". Overload: {load['offered_rate']:.0f} req/s "
         f"offered over {load['connections']} connections for {load['duration_s']:g} s "
         f"({load['sent']} sent, {load['not_sent']} not sent for want of an idle connection); "
         f"generator send lag p99 {load['send_lag']['p99_ms']:.1f} ms, "
@@ -478,11 +495,12 @@ def overload_tables(results: dict[str, Any]) -> list[str]:
         "| answer | req/s | server CPU ms/req | statuses |",
         "|---|---:|---:|---|",
     ]
-    for label, m in (
-        ("`GET /v1/posts/{id}` admitted (capacity run)", over["capacity"]),
+    answers = [
+        ("`GET /v1/posts/{id}` admitted (capacity run)", measured),
         ("`GET /v1/posts/{id}` refused, 503 (one slot held)", refused),
         ("hello-world `GET /` (uvicorn's own floor)", hello),
-    ):
+    ]
+    for label, m in [(label, m) for label, m in answers if m]:
         lines.append(
             f"| {label} | {m['requests_per_s']:.0f} | {cpu_ms_per_request(m):.3f} "
             f"| {m['statuses']} |"
@@ -505,6 +523,7 @@ def measure(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
             "overload_factor": args.overload_factor,
             "overload_connections": args.overload_connections,
             "max_in_flight": args.max_in_flight or "default",
+            "capacity": args.capacity or "measured",
             "control": args.control,
             "against": args.against,
             "parts": [args.only] if args.only else [*PARTS, "refusals"],
@@ -531,9 +550,12 @@ def measure(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
             if args.only != "overload":
                 off = start_server("off", args.against, default_env, logdir)
                 started_servers.append(off)
-            capacity_server = on
-            if args.only != "cost" and args.max_in_flight:
-                capacity_server = start_server("capacity", APP, default_env, logdir)
+            capacity_server: servers.Server | None = None
+            if not args.capacity and args.only != "cost":
+                # C with wrk's 64 connections and a cap that sheds none of them: what the
+                # worker serves, whatever cap the overload then runs with.
+                capacity_env = {**default_env, "LP_MAX_IN_FLIGHT": str(WRK_CONNECTIONS)}
+                capacity_server = start_server("capacity", APP, capacity_env, logdir)
                 started_servers.append(capacity_server)
             try:
                 probe = {"X-API-Key": seeded.users[0].api_key}
@@ -547,7 +569,7 @@ def measure(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
                     warm_up = {**closed_loop(args), "duration": args.warmup}
                     if args.only == "overload":  # the cost part has not warmed it up
                         loadgen.run_wrk(on, "get_post", data, **warm_up)
-                    if capacity_server is not on:
+                    if capacity_server is not None and capacity_server is not on:
                         warm_up["connections"] = WRK_CONNECTIONS
                         loadgen.run_wrk(capacity_server, "get_post", data, **warm_up)
                     results["overload"] = overload(
