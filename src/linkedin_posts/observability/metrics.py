@@ -15,7 +15,6 @@ import hmac
 import os
 import platform
 import re
-from ipaddress import IPv6Address, ip_address
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +35,7 @@ from sqlalchemy.pool import ConnectionPoolEntry, Pool, QueuePool
 
 from linkedin_posts import __version__, errors
 from linkedin_posts.config import Settings
+from linkedin_posts.protection.client_ip import peer_address
 
 MULTIPROC_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
@@ -245,16 +245,8 @@ def may_scrape(request: Request, settings: Settings) -> bool:
 
 def _peer_allowed(request: Request, settings: Settings) -> bool:
     # The direct peer only: X-Forwarded-For is whatever the client wants it to be.
-    if request.client is None:
-        return False
-    try:
-        peer = ip_address(request.client.host)
-    except ValueError:
-        return False
-    # A dual-stack listener sees IPv4 clients as ::ffff:a.b.c.d.
-    if isinstance(peer, IPv6Address) and peer.ipv4_mapped is not None:
-        peer = peer.ipv4_mapped
-    return any(peer in network for network in settings.metrics_allow)
+    peer = peer_address(request.scope)
+    return peer is not None and any(peer in network for network in settings.metrics_allow)
 
 
 def _has_token(request: Request, settings: Settings) -> bool:

@@ -16,7 +16,7 @@ def client_address(scope: Scope, trusted_proxies: Sequence[Network]) -> Address 
     request from, so the entries right of the first untrusted one were written by our proxies
     and everything left of it by whoever the client is, who can write anything there.
     """
-    peer = _parse(scope["client"][0]) if scope.get("client") else None
+    peer = peer_address(scope)
     if peer is None or not _trusted(peer, trusted_proxies):
         return peer
     hops = [
@@ -35,6 +35,11 @@ def client_address(scope: Scope, trusted_proxies: Sequence[Network]) -> Address 
             return address
         nearest = address
     return nearest
+
+
+def peer_address(scope: Scope) -> Address | None:
+    """The direct peer, whatever headers it sent."""
+    return _parse(scope["client"][0]) if scope.get("client") else None
 
 
 def rate_limit_identity(address: Address | None) -> str:
