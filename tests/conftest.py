@@ -210,19 +210,24 @@ class Account:
 MakeAccount = Callable[..., Awaitable[Account]]
 
 
+async def open_account(
+    client: httpx.AsyncClient, email: str | None = None, password: str = PASSWORD
+) -> Account:
+    """Register a user through the API and log in; returns its id, email and token."""
+    email = email or f"user-{uuid.uuid4().hex[:12]}@example.com"
+    created = await client.post("/v1/auth/register", json={"email": email, "password": password})
+    assert created.status_code == 201, created.text
+    login = await client.post("/v1/auth/token", data={"username": email, "password": password})
+    assert login.status_code == 200, login.text
+    return Account(id=created.json()["id"], email=email, token=login.json()["access_token"])
+
+
 @pytest.fixture
 def make_account(client: httpx.AsyncClient) -> MakeAccount:
-    """Register a user through the API and log in; returns its id, email and token."""
+    """open_account on the test's client."""
 
     async def make(email: str | None = None, password: str = PASSWORD) -> Account:
-        email = email or f"user-{uuid.uuid4().hex[:12]}@example.com"
-        created = await client.post(
-            "/v1/auth/register", json={"email": email, "password": password}
-        )
-        assert created.status_code == 201, created.text
-        login = await client.post("/v1/auth/token", data={"username": email, "password": password})
-        assert login.status_code == 200, login.text
-        return Account(id=created.json()["id"], email=email, token=login.json()["access_token"])
+        return await open_account(client, email, password)
 
     return make
 

@@ -1,4 +1,3 @@
-import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
@@ -7,7 +6,7 @@ import pytest
 from fastapi import FastAPI
 
 from linkedin_posts.main import create_app
-from tests.conftest import PASSWORD, Account, make_settings, serving
+from tests.conftest import make_settings, serving
 
 
 class FakeClock:
@@ -45,15 +44,6 @@ def client_for(migrated_url: str) -> ClientFor:
             yield client
 
     return open_client
-
-
-async def register(client: httpx.AsyncClient, password: str = PASSWORD) -> Account:
-    email = f"user-{uuid.uuid4().hex[:12]}@example.com"
-    created = await client.post("/v1/auth/register", json={"email": email, "password": password})
-    assert created.status_code == 201, created.text
-    login = await client.post("/v1/auth/token", data={"username": email, "password": password})
-    assert login.status_code == 200, login.text
-    return Account(id=created.json()["id"], email=email, token=login.json()["access_token"])
 
 
 def limit_headers(response: httpx.Response) -> tuple[int, int, int]:

@@ -8,8 +8,8 @@ from prometheus_client import REGISTRY
 
 from linkedin_posts.auth.dependencies import CurrentUser
 from linkedin_posts.ratelimit.dependencies import AI_ROUTE
-from tests.conftest import PASSWORD, assert_problem
-from tests.ratelimit.conftest import ClientFor, limit_headers, register
+from tests.conftest import PASSWORD, assert_problem, open_account
+from tests.ratelimit.conftest import ClientFor, limit_headers
 
 
 def rejected(route_class: str) -> float:
@@ -21,7 +21,7 @@ async def test_reads_count_down_then_get_a_429_that_says_when_to_retry(
     client_for: ClientFor,
 ) -> None:
     async with client_for(ratelimit_read="3/minute") as client:
-        account = await register(client)
+        account = await open_account(client)
         before = rejected("read")
 
         admitted = [await client.get("/v1/posts", headers=account.headers) for _ in range(3)]
@@ -39,7 +39,7 @@ async def test_reads_count_down_then_get_a_429_that_says_when_to_retry(
 
 async def test_writes_have_a_budget_of_their_own(client_for: ClientFor) -> None:
     async with client_for(ratelimit_read="1/minute", ratelimit_write="2/minute") as client:
-        account = await register(client)
+        account = await open_account(client)
         assert (await client.get("/v1/posts", headers=account.headers)).status_code == 200
         assert (await client.get("/v1/posts", headers=account.headers)).status_code == 429
 
@@ -57,7 +57,7 @@ async def test_a_route_marked_ai_counts_in_the_ai_class(client_for: ClientFor) -
             return {"for": user.email}
 
     async with client_for(build, ratelimit_ai="1/minute", ratelimit_write="5/minute") as client:
-        account = await register(client)
+        account = await open_account(client)
         answers = [await client.post("/v1/expensive", headers=account.headers) for _ in range(2)]
         spec = (await client.get("/openapi.json")).json()
 
@@ -69,7 +69,7 @@ async def test_a_route_marked_ai_counts_in_the_ai_class(client_for: ClientFor) -
 
 async def test_errors_of_a_limited_route_carry_the_headers_too(client_for: ClientFor) -> None:
     async with client_for(ratelimit_read="5/minute") as client:
-        account = await register(client)
+        account = await open_account(client)
         missing = await client.get(f"/v1/posts/{uuid.uuid4()}", headers=account.headers)
         invalid = await client.get("/v1/posts?limit=0", headers=account.headers)
 
@@ -81,7 +81,7 @@ async def test_errors_of_a_limited_route_carry_the_headers_too(client_for: Clien
 
 async def test_each_api_key_has_its_own_budget(client_for: ClientFor) -> None:
     async with client_for(ratelimit_read="2/minute") as client:
-        account = await register(client)
+        account = await open_account(client)
         created = await client.post("/v1/api-keys", json={"name": "ci"}, headers=account.headers)
         key = {"X-API-Key": created.json()["key"]}
         by_token = [(await client.get("/v1/posts", headers=account.headers)) for _ in range(3)]
@@ -135,8 +135,8 @@ async def test_failed_logins_lock_the_account_even_for_the_right_password(
     client_for: ClientFor,
 ) -> None:
     async with client_for(login_lockout_after=3, ratelimit_auth="100/minute") as client:
-        victim = await register(client)
-        bystander = await register(client)
+        victim = await open_account(client)
+        bystander = await open_account(client)
 
         async def login(email: str, password: str) -> httpx.Response:
             form = {"username": email, "password": password}
@@ -158,8 +158,8 @@ async def test_failed_logins_lock_the_account_even_for_the_right_password(
 
 async def test_the_process_ceiling_refuses_every_identity(client_for: ClientFor) -> None:
     async with client_for(ratelimit_process="5/minute") as client:
-        first = await register(client)  # 2 requests
-        second = await register(client)  # 4
+        first = await open_account(client)  # 2 requests
+        second = await open_account(client)  # 4
         admitted = await client.get("/v1/posts", headers=first.headers)
         refused = await client.get("/v1/posts", headers=second.headers)
 
@@ -171,7 +171,7 @@ async def test_the_process_ceiling_refuses_every_identity(client_for: ClientFor)
 
 async def test_with_limits_off_nothing_is_counted_or_refused(client_for: ClientFor) -> None:
     async with client_for(ratelimit_enabled=False, ratelimit_read="1/minute") as client:
-        account = await register(client)
+        account = await open_account(client)
         answers = [await client.get("/v1/posts", headers=account.headers) for _ in range(3)]
 
     assert [r.status_code for r in answers] == [200, 200, 200]

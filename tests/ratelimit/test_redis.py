@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from prometheus_client import REGISTRY
 
-from tests.conftest import REDIS_URL
+from tests.conftest import REDIS_URL, open_account
 from tests.observability.test_health import redis_server
-from tests.ratelimit.conftest import ClientFor, limit_headers, register
+from tests.ratelimit.conftest import ClientFor, limit_headers
 from tests.test_cli import free_port
 
 needs_redis = pytest.mark.skipif(not REDIS_URL, reason="needs LP_TEST_REDIS_URL")
@@ -20,7 +20,7 @@ needs_redis = pytest.mark.skipif(not REDIS_URL, reason="needs LP_TEST_REDIS_URL"
 async def test_two_apps_on_one_redis_share_one_budget(client_for: ClientFor) -> None:
     settings = {"redis_url": REDIS_URL, "ratelimit_read": "4/minute"}
     async with client_for(**settings) as one, client_for(**settings) as other:
-        account = await register(one)
+        account = await open_account(one)
         answers = [
             await client.get("/v1/posts", headers=account.headers)
             for client in (one, other, one, other, one, other)
@@ -52,7 +52,7 @@ async def test_redis_stopped_mid_test_falls_back_to_a_share_and_recovers(
     statuses: list[int] = []
     async with client_for(**settings) as client:
         async with redis_server(port, tmp_path):
-            account = await register(client)
+            account = await open_account(client)
             shared = [await client.get("/v1/posts", headers=account.headers) for _ in range(2)]
         assert [limit_headers(r)[:2] for r in shared] == [(6, 5), (6, 4)]
         before = local_decisions()

@@ -23,8 +23,8 @@ import pytest
 
 from linkedin_posts.ratelimit import windows
 from linkedin_posts.ratelimit.limiter import limit_key
-from tests.conftest import PG_URL, REDIS_URL, fresh_database
-from tests.test_cli import CLI, PASSWORD, cli_env, free_port, run_cli
+from tests.conftest import PG_URL, REDIS_URL, fresh_database, open_account
+from tests.test_cli import CLI, cli_env, free_port, run_cli
 
 LIMIT = 20
 PERIOD = 1
@@ -101,18 +101,6 @@ def wait_until_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> N
     pytest.fail(f"server not ready within 60 s:\n{log.read_text()}")
 
 
-async def login(url: str) -> dict[str, str]:
-    email = f"two-{os.getpid()}-{time.time_ns()}@example.com"
-    async with httpx.AsyncClient(base_url=url, timeout=10) as client:
-        created = await client.post(
-            "/v1/auth/register", json={"email": email, "password": PASSWORD}
-        )
-        assert created.status_code == 201, created.text
-        token = await client.post("/v1/auth/token", data={"username": email, "password": PASSWORD})
-        assert token.status_code == 200, token.text
-    return {"Authorization": f"Bearer {token.json()['access_token']}"}
-
-
 async def one_window(
     clients: tuple[httpx.AsyncClient, httpx.AsyncClient], headers: dict[str, str], start: float
 ) -> tuple[list[int], list[int]] | None:
@@ -133,10 +121,10 @@ async def one_window(
 
 
 async def test_two_processes_admit_exactly_the_limit_per_window(servers: list[str]) -> None:
-    headers = await login(servers[0])
-    async with httpx.AsyncClient(base_url=servers[0]) as client:
-        user_id = (await client.get("/v1/users/me", headers=headers)).json()["id"]
-    offset = windows.phase(limit_key("read", f"user:{user_id}"), PERIOD)
+    async with httpx.AsyncClient(base_url=servers[0], timeout=10) as client:
+        account = await open_account(client)
+    headers = account.headers
+    offset = windows.phase(limit_key("read", f"user:{account.id}"), PERIOD)
 
     judged: list[tuple[list[int], list[int]]] = []
     pool = httpx.Limits(max_connections=CLIENTS // 2, max_keepalive_connections=CLIENTS // 2)
