@@ -41,7 +41,6 @@ import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import loadgen
@@ -113,10 +112,6 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
             parser.error("--control and --against exclude each other")
         args.against = APP
     return args
-
-
-def _on_signal(signum: int, _frame: FrameType | None) -> None:
-    raise run.Interrupted(f"stopped by signal {signum}")
 
 
 def ensure_wrk() -> None:
@@ -598,8 +593,8 @@ def measure(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _on_signal)
-    signal.signal(signal.SIGHUP, _on_signal)
+    signal.signal(signal.SIGTERM, run.on_signal)
+    signal.signal(signal.SIGHUP, run.on_signal)
     ensure_wrk()
     raise_open_files(args.overload_connections + 1024)
     try:

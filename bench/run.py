@@ -94,7 +94,7 @@ class Interrupted(BaseException):
     """SIGTERM or SIGHUP; like Ctrl-C, it unwinds without the server log dump of a failure."""
 
 
-def _on_signal(signum: int, _frame: FrameType | None) -> None:
+def on_signal(signum: int, _frame: FrameType | None) -> None:
     # Unwind through the finally blocks: servers stopped, database dropped.
     raise Interrupted(f"stopped by signal {signum}")
 
@@ -320,8 +320,8 @@ def run(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _on_signal)
-    signal.signal(signal.SIGHUP, _on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGHUP, on_signal)
     try:
         results = run(args, argv)
     except (Interrupted, KeyboardInterrupt) as exc:
