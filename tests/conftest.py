@@ -131,6 +131,18 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
     return Settings(_env_file=None, env="test", database_url=database_url, **overrides)  # type: ignore[call-arg]
 
 
+def multi_process_settings(database_url: str, **overrides: object) -> Settings:
+    """For several apps on one database, like API processes: they share the cache in Redis or,
+    without Redis (a laptop), run without one, as `serve --workers N` does."""
+    shared: dict[str, object] = (
+        # Every test registers from the same address; in Redis the auth budget outlives an app.
+        {"redis_url": REDIS_URL, "ratelimit_auth": "100000/minute"}
+        if REDIS_URL
+        else {"cache_enabled": False}
+    )
+    return make_settings(database_url, **{**shared, **overrides})
+
+
 @pytest.fixture(scope="session")
 async def migrated_url(database_url: str) -> str:
     """A fresh database at the head migration, applied the way `linkedin-posts migrate` does."""
@@ -187,8 +199,9 @@ async def second_client(app: FastAPI, settings: Settings) -> AsyncIterator[httpx
 
     Like a second API process: requests through it race with requests through `client` on the
     database itself, not only on the event loop. It depends on `app` so it closes before `app`
-    empties the tables.
+    empties the tables. Modules that use it build `settings` with multi_process_settings.
     """
+    assert settings.redis_url or not settings.cache_enabled, "use multi_process_settings"
     other = create_app(settings)
     async with other.router.lifespan_context(other):
         transport = httpx.ASGITransport(app=other)

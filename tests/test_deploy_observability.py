@@ -22,7 +22,6 @@ DASHBOARD = GRAFANA / "dashboards" / "linkedin-posts.json"
 # of parts still to come. Each part removes its names here when it lands (a test below fails
 # until it does), so this list only ever shrinks.
 LATER = {
-    "lp_cache_requests_total",  # cache levels
     "lp_llm_requests_total",  # LLM providers
     "lp_llm_request_duration_seconds",  # LLM providers
 }

@@ -55,6 +55,15 @@ def serve(args: argparse.Namespace) -> None:
         # Our middleware writes the access log; the workers read their settings from here.
         os.environ["LP_ACCESS_LOG"] = "false"
     settings = load_settings()
+    if args.workers > 1 and settings.cache_enabled and not settings.redis_url:
+        # Without Redis the workers cannot tell each other about writes: one could answer from
+        # memory what another has just changed.
+        print(
+            "linkedin-posts: several workers without LP_REDIS_URL: the cache is off "
+            "(set LP_REDIS_URL to share it)",
+            file=sys.stderr,
+        )
+        os.environ["LP_CACHE_ENABLED"] = "false"
     made_dir = share_metrics_dir(args.workers)
     try:
         if settings.should_auto_migrate:

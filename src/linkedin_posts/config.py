@@ -83,6 +83,43 @@ class Settings(BaseSettings):
 
     # On/off switches for the optional parts; each later part reads its own switch.
     cache_enabled: bool = True
+    # Cache (docs/operations.md, "The cache"). L1 is each process's memory; L2 is Redis, used
+    # when LP_REDIS_URL is set; L3 (analyses, generations) is a directory, off unless named.
+    cache_l1_max_entries: int = Field(default=50_000, ge=1, description="Entries in memory.")
+    cache_l1_max_bytes: int = Field(
+        default=64 * 1024 * 1024, ge=1024, description="Bytes of values in memory, per process."
+    )
+    cache_l1_ttl_seconds: float = Field(default=300.0, gt=0, description="Lifetime in memory.")
+    cache_l1_policy: Literal["lru", "lfu"] = Field(default="lru", description="Eviction order.")
+    cache_l2_ttl_seconds: float = Field(default=3600.0, gt=0, description="Lifetime in Redis.")
+    cache_redis_timeout_seconds: float = Field(
+        default=0.05, gt=0, le=5, description="Per cache call: a slow Redis costs no more."
+    )
+    cache_redis_retry_seconds: float = Field(
+        default=2.0, gt=0, le=60, description="After a Redis failure, the cache skips it this long."
+    )
+    cache_compress_min_bytes: int = Field(
+        default=1024, ge=0, description="Values kept in Redis above this size are zstd-compressed."
+    )
+    cache_deaf_ttl_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        description="Lifetime in memory while other processes' invalidations cannot be heard.",
+    )
+    cache_lease_ms: int = Field(default=2000, ge=10, description="A loader's lease on a key.")
+    cache_lease_wait_seconds: float = Field(
+        default=0.5, ge=0, le=10, description="How long a miss waits for another loader's value."
+    )
+    cache_token_entries: int = Field(
+        default=10_000, ge=0, description="Verified access tokens remembered per process."
+    )
+    cache_warmup_posts: int = Field(
+        default=0, ge=0, description="Most recently updated posts loaded into memory at start."
+    )
+    cache_disk_dir: str | None = Field(
+        default=None, description="L3 directory for analyses and generations; unset: no L3."
+    )
+    cache_disk_max_bytes: int = Field(default=512 * 1024 * 1024, ge=1024 * 1024)
     ratelimit_enabled: bool = True
     # Rate limits, written "N/second", "N/minute", "N/hour" or "N/day" (limits' notation).
     ratelimit_auth: str = Field(default="10/minute", description="Register, login: per address.")

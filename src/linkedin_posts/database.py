@@ -1,6 +1,7 @@
 """Engine, session factory and the per-request session (commit on success, rollback on error)."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -15,6 +16,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from linkedin_posts.cache import run_invalidations
 from linkedin_posts.config import Settings
 
 # Stable constraint names so Alembic can drop and alter them on both PostgreSQL and SQLite.
@@ -113,6 +115,24 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
             await session.rollback()
             raise
         await session.commit()
+        # After the commit, before the response: a read that follows the answer finds no
+        # cached copy of what this request changed, in any process.
+        await run_invalidations(session, getattr(request.app.state, "cache", None))
+
+
+def read_sessions(request: Request) -> Callable[[], AbstractAsyncContextManager[AsyncSession]]:
+    """Sessions for reads that may outlive the request (a cache fill shared by several)."""
+    factory: async_sessionmaker[AsyncSession] = request.app.state.session_factory
+    autocommit = not request.app.state.settings.is_sqlite
+
+    @asynccontextmanager
+    async def open_session() -> AsyncIterator[AsyncSession]:
+        async with factory() as session:
+            if autocommit:  # as in get_session: no BEGIN and COMMIT round trips for a read
+                await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+            yield session
+
+    return open_session
 
 
 # scope="function" commits before the response is sent, so an acknowledged write is durable.

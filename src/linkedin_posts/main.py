@@ -9,7 +9,9 @@ from fastapi import FastAPI
 
 from linkedin_posts import __version__
 from linkedin_posts.api import API_PREFIX, API_ROUTERS
+from linkedin_posts.auth.security import VerifiedTokens
 from linkedin_posts.body_limit import BodySizeLimitMiddleware
+from linkedin_posts.cache import open_cache
 from linkedin_posts.config import Settings, get_settings
 from linkedin_posts.database import create_engine, create_session_factory
 from linkedin_posts.errors import install_error_handlers, problem_responses
@@ -66,6 +68,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.session_factory = create_session_factory(engine)
         app.state.reader = open_reader(settings, engine)
         app.state.redis = create_redis(settings)
+        app.state.cache = cache = open_cache(settings)
+        app.state.verified_tokens = VerifiedTokens(
+            settings, max_entries=settings.cache_token_entries if cache is not None else 0
+        )
+        if cache is not None:
+            cache.start()
         app.state.rate_limiter, app.state.login_lockout = open_rate_limits(
             settings, app.state.redis
         )
@@ -83,6 +91,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             await loop_lag.stop()
+            if cache is not None:
+                await cache.stop()
             if app.state.redis is not None:
                 await app.state.redis.aclose()
             await app.state.reader.close()

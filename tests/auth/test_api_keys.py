@@ -9,12 +9,25 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from linkedin_posts.config import Settings
 from linkedin_posts.main import create_app
-from tests.conftest import Account, MakeAccount, assert_problem, make_settings, serving
+from tests.conftest import (
+    Account,
+    MakeAccount,
+    assert_problem,
+    make_settings,
+    multi_process_settings,
+    serving,
+)
 
 KEYS = "/v1/api-keys"
 ME = "/v1/users/me"
 KEY_LIMIT = 2
+
+
+@pytest.fixture
+def settings(migrated_url: str) -> Settings:
+    return multi_process_settings(migrated_url)
 
 
 async def create_key(

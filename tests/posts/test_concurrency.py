@@ -13,10 +13,16 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import Account, assert_problem
+from linkedin_posts.config import Settings
+from tests.conftest import Account, assert_problem, multi_process_settings
 from tests.posts.conftest import CreatePost, post_url
 
 Clients = tuple[httpx.AsyncClient, httpx.AsyncClient]
+
+
+@pytest.fixture
+def settings(migrated_url: str) -> Settings:
+    return multi_process_settings(migrated_url)
 
 
 @pytest.fixture(params=["one-app", "two-apps"])

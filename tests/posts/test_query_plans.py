@@ -182,7 +182,8 @@ def postgresql(backend: str) -> None:
 
 @pytest.fixture(scope="module")
 async def seeded(postgresql: None, migrated_url: str) -> AsyncIterator[Seeded]:
-    app = create_app(make_settings(migrated_url))
+    # No cache: every request must reach the database for its statements to be captured.
+    app = create_app(make_settings(migrated_url, cache_enabled=False))
     async with app.router.lifespan_context(app):
         engine: AsyncEngine = app.state.engine
         reader = app.state.reader = RecordingReader(app.state.reader)

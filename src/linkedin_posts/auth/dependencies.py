@@ -9,7 +9,7 @@ from linkedin_posts.auth import security, service
 from linkedin_posts.auth.exceptions import AdminRequired, InvalidToken
 from linkedin_posts.auth.models import Role
 from linkedin_posts.auth.schemas import Principal
-from linkedin_posts.config import Settings
+from linkedin_posts.cache.tiered import TieredCache
 from linkedin_posts.errors import Unauthorized
 from linkedin_posts.ratelimit.dependencies import limit_principal
 from linkedin_posts.reader import Reader
@@ -32,21 +32,23 @@ async def get_current_user(
 ) -> Principal:
     # The app's reader and settings straight from its state, not as sub-dependencies: FastAPI
     # resolves each one on every request, at a cost comparable to the reads themselves.
-    reader: Reader = request.app.state.reader
-    settings: Settings = request.app.state.settings
+    state = request.app.state
+    reader: Reader = state.reader
+    cache: TieredCache | None = state.cache
     credential = bearer or header_key
     if not credential:
         raise Unauthorized("Send a bearer token or an X-API-Key header.")
     if not bearer and not security.looks_like_api_key(credential):
         raise InvalidToken("X-API-Key takes an API key (lp_...); send tokens as Bearer.")
     if security.looks_like_api_key(credential):
-        user = await service.get_user_by_api_key(reader, credential)
+        user = await service.get_user_by_api_key(reader, cache, credential)
         if user is None:
             raise InvalidToken("The API key is invalid or revoked.")
         request.state.api_key_id = user.api_key_id
     else:
-        user_id = security.decode_access_token(settings, credential)
-        active = None if user_id is None else await service.get_active_user(reader, user_id)
+        tokens: security.VerifiedTokens = state.verified_tokens
+        user_id = tokens.user_id(credential)
+        active = None if user_id is None else await service.get_active_user(reader, cache, user_id)
         if active is None:
             raise InvalidToken("The access token is invalid or expired.")
         user = active

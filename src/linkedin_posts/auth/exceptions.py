@@ -24,3 +24,7 @@ class ApiKeyNotFound(NotFound):
 
 class ApiKeyLimitReached(Conflict):
     code = "api_key_limit_reached"
+
+
+class PasswordLoginRequired(Forbidden):
+    code = "password_login_required"

@@ -6,6 +6,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 
 from linkedin_posts.auth import security, service
 from linkedin_posts.auth.dependencies import CurrentUser
+from linkedin_posts.auth.exceptions import PasswordLoginRequired
 from linkedin_posts.auth.models import ApiKey, User
 from linkedin_posts.auth.schemas import (
     ApiKeyCreate,
@@ -74,6 +75,20 @@ async def login(
 @users_router.get("/me", response_model=UserRead)
 async def read_me(user: CurrentUser) -> Principal:
     return user
+
+
+@users_router.delete(
+    "/me", status_code=status.HTTP_204_NO_CONTENT, responses=problem_responses(403)
+)
+async def delete_me(user: CurrentUser, session: SessionDep) -> None:
+    """Delete your account, its API keys and its posts, for good.
+
+    Only with an access token from a password login: an API key, often kept in scripts and CI
+    settings, cannot delete the account it belongs to.
+    """
+    if user.api_key_id is not None:
+        raise PasswordLoginRequired("Deleting the account needs a token from /v1/auth/token.")
+    await service.delete_user(session, user_id=user.id)
 
 
 @api_keys_router.post(

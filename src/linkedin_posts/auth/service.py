@@ -1,8 +1,10 @@
 """Accounts: registration, login and API keys."""
 
 import uuid
+from datetime import datetime
 
-from sqlalchemy import bindparam, func, select
+import orjson
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,6 +17,8 @@ from linkedin_posts.auth.exceptions import (
 )
 from linkedin_posts.auth.models import ApiKey, Role, User
 from linkedin_posts.auth.schemas import ApiKeyCreate, Principal
+from linkedin_posts.cache import codecs, invalidate_after_commit, keys
+from linkedin_posts.cache.tiered import TieredCache
 from linkedin_posts.config import Settings
 from linkedin_posts.ratelimit.lockout import LoginLockout
 from linkedin_posts.reader import Reader, ReadQuery
@@ -87,15 +91,73 @@ _USER_BY_API_KEY = ReadQuery(
 )
 
 
-async def get_active_user(reader: Reader, user_id: uuid.UUID) -> Principal | None:
-    row = await reader.one(_ACTIVE_USER, user_id=user_id)
-    return None if row is None else Principal.from_row(row)
+class PrincipalCodec:
+    """A principal as the cache keeps it in Redis."""
+
+    def dumps(self, value: Principal) -> bytes:
+        # default=str: asyncpg hands back its own UUID type, which orjson does not know.
+        return orjson.dumps(value, default=str)
+
+    def loads(self, data: bytes) -> Principal:
+        fields = orjson.loads(data)
+        key_id = fields["api_key_id"]
+        return Principal(
+            id=uuid.UUID(fields["id"]),
+            email=fields["email"],
+            role=fields["role"],
+            is_active=fields["is_active"],
+            created_at=datetime.fromisoformat(fields["created_at"]),
+            api_key_id=None if key_id is None else uuid.UUID(key_id),
+        )
+
+    def size(self, value: Principal) -> int:
+        return len(value.email) + codecs.OVERHEAD_BYTES
 
 
-async def get_user_by_api_key(reader: Reader, key: str) -> Principal | None:
+PRINCIPAL = PrincipalCodec()
+
+
+async def get_active_user(
+    reader: Reader, cache: TieredCache | None, user_id: uuid.UUID
+) -> Principal | None:
+    async def load() -> Principal | None:
+        row = await reader.one(_ACTIVE_USER, user_id=user_id)
+        return None if row is None else Principal.from_row(row)
+
+    if cache is None:
+        return await load()
+    principal, _ = await cache.get_or_load(keys.user(user_id), load, PRINCIPAL)
+    return principal
+
+
+async def get_user_by_api_key(
+    reader: Reader, cache: TieredCache | None, key: str
+) -> Principal | None:
     """Find the active user behind an unrevoked key, with the key's id, in one indexed query."""
-    row = await reader.one(_USER_BY_API_KEY, key_hash=security.hash_api_key(key))
-    return None if row is None else Principal.from_row(row, api_key_id=row["api_key_id"])
+    key_hash = security.hash_api_key(key)
+
+    async def load() -> Principal | None:
+        row = await reader.one(_USER_BY_API_KEY, key_hash=key_hash)
+        return None if row is None else Principal.from_row(row, api_key_id=row["api_key_id"])
+
+    if cache is None:
+        return await load()
+    principal, _ = await cache.get_or_load(keys.api_key(key_hash), load, PRINCIPAL)
+    return principal
+
+
+async def delete_user(session: AsyncSession, *, user_id: uuid.UUID) -> None:
+    """Delete the account with its keys and posts (the foreign keys cascade)."""
+    key_hashes = (
+        await session.scalars(select(ApiKey.key_hash).where(ApiKey.user_id == user_id))
+    ).all()
+    await session.execute(delete(User).where(User.id == user_id))
+    invalidate_after_commit(
+        session,
+        keys.user(user_id),
+        keys.list_version(user_id),
+        *(keys.api_key(key_hash) for key_hash in key_hashes),
+    )
 
 
 async def create_api_key(
@@ -139,3 +201,4 @@ async def revoke_api_key(session: AsyncSession, *, user_id: uuid.UUID, key_id: u
         raise ApiKeyNotFound("No such API key.")
     api_key.revoked_at = utcnow()
     await session.flush()
+    invalidate_after_commit(session, keys.api_key(api_key.key_hash))

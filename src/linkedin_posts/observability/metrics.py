@@ -92,6 +92,22 @@ RATELIMIT_REDIS_DOWN = Gauge(
     multiprocess_mode="livemax",
 )
 
+CACHE_REQUESTS = Counter(
+    "lp_cache_requests_total",
+    "Cache lookups by level (l1 memory, l2 Redis) and result (hit, miss, unavailable).",
+    ["level", "result"],
+)
+CACHE_INVALIDATIONS = Counter(
+    "lp_cache_invalidations_total",
+    "Cache keys dropped after a write, by source (local: this process's write, remote: another's).",
+    ["source"],
+)
+CACHE_REDIS_DOWN = Gauge(
+    "lp_cache_redis_down",
+    "1 while a process serves without its Redis cache level because Redis is unreachable.",
+    multiprocess_mode="livemax",
+)
+
 # Always 1; the labels carry the information. `livemax` keeps it 1 however many workers run
 # (`livesum` would count workers, `all` would add a pid label per worker) and, being a live
 # mode, drops a stopped worker's labels, so a worker restarted after an upgrade in place does

@@ -1,13 +1,15 @@
-from typing import Annotated, Any
+import uuid
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from linkedin_posts.auth.dependencies import CurrentUser
-from linkedin_posts.database import SessionDep
+from linkedin_posts.cache.http import cached_response
+from linkedin_posts.database import SessionDep, read_sessions
 from linkedin_posts.dependencies import require_json, single_valued_query
 from linkedin_posts.errors import problem_responses
 from linkedin_posts.posts import service
-from linkedin_posts.posts.dependencies import EditablePost, IfMatch, IfNoneMatch, ValidPost
+from linkedin_posts.posts.dependencies import EditablePost, IfMatch, IfNoneMatch
 from linkedin_posts.posts.models import Post
 from linkedin_posts.posts.schemas import PostCreate, PostFilters, PostPage, PostRead, PostUpdate
 
@@ -18,6 +20,11 @@ router = APIRouter(
 )
 
 _ETAG_HEADER = {"ETag": {"description": "The post's version, for If-Match and If-None-Match."}}
+_CACHED_HEADERS = {
+    "ETag": {"description": "For If-None-Match (a post's ETag is its version)."},
+    "X-Cache": {"description": "HIT-L1 (memory), HIT-L2 (Redis) or MISS (database)."},
+}
+_NOT_MODIFIED = {"description": "Not modified: If-None-Match names the current version."}
 
 
 def etag(post: Post | PostRead) -> str:
@@ -44,30 +51,34 @@ async def create_post(
     "",
     response_model=PostPage,
     dependencies=[Depends(single_valued_query)],
-    responses=problem_responses(400),
+    responses={200: {"headers": _CACHED_HEADERS}, 304: _NOT_MODIFIED, **problem_responses(400)},
 )
 async def list_posts(
-    filters: Annotated[PostFilters, Query()], user: CurrentUser, session: SessionDep
-) -> PostPage:
+    filters: Annotated[PostFilters, Query()],
+    user: CurrentUser,
+    request: Request,
+    if_none_match: IfNoneMatch = None,
+) -> Response:
     """Newest first, one page at a time: follow `next_cursor` until it is null."""
-    posts, next_cursor = await service.list_page(session, owner_id=user.id, filters=filters)
-    return PostPage(items=[PostRead.model_validate(p) for p in posts], next_cursor=next_cursor)
+    page, level = await service.list_encoded(
+        read_sessions(request), request.app.state.cache, owner_id=user.id, filters=filters
+    )
+    return cached_response(page, level, if_none_match)
 
 
 @router.get(
     "/{post_id}",
     response_model=PostRead,
-    responses={
-        200: {"headers": _ETAG_HEADER},
-        304: {"description": "Not modified: If-None-Match names the current version."},
-        **problem_responses(404),
-    },
+    responses={200: {"headers": _CACHED_HEADERS}, 304: _NOT_MODIFIED, **problem_responses(404)},
 )
-async def read_post(post: ValidPost, response: Response, if_none_match: IfNoneMatch = None) -> Any:
-    if if_none_match is not None and service.matches_version(if_none_match, post.version):
-        return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag(post)})
-    response.headers["ETag"] = etag(post)
-    return post
+async def read_post(
+    post_id: uuid.UUID, user: CurrentUser, request: Request, if_none_match: IfNoneMatch = None
+) -> Response:
+    state = request.app.state  # not sub-dependencies: see get_current_user
+    post, level = await service.read_encoded(
+        state.reader, state.cache, owner_id=user.id, post_id=post_id
+    )
+    return cached_response(post, level, if_none_match)
 
 
 @router.patch(

@@ -1,14 +1,20 @@
 """Posts: create, read, update, delete and list, always scoped to their owner."""
 
 import base64
+import hashlib
 import re
+import secrets
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 
 from sqlalchemy import Select, bindparam, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
+from linkedin_posts.cache import codecs, invalidate_after_commit, keys
+from linkedin_posts.cache.codecs import EncodedResponse
+from linkedin_posts.cache.tiered import Level, TieredCache
 from linkedin_posts.posts.exceptions import (
     InvalidCursor,
     InvalidSchedule,
@@ -21,6 +27,7 @@ from linkedin_posts.posts.schemas import (
     CURSOR_PATTERN,
     PostCreate,
     PostFilters,
+    PostPage,
     PostRead,
     PostUpdate,
     schedule_error,
@@ -36,6 +43,7 @@ async def create(session: AsyncSession, *, owner_id: uuid.UUID, data: PostCreate
     session.add(post)
     await session.flush()
     await _write_tags(session, post=post)
+    invalidate_after_commit(session, keys.list_version(owner_id))
     return post
 
 
@@ -61,12 +69,67 @@ async def get(session: AsyncSession, *, owner_id: uuid.UUID, post_id: uuid.UUID)
     return post
 
 
-async def read(reader: Reader, *, owner_id: uuid.UUID, post_id: uuid.UUID) -> PostRead:
-    """Read the post for display, without an ORM session."""
-    row = await reader.one(_OWNED_POST_ROW, post_id=post_id, owner_id=owner_id)
-    if row is None:
+def encode(post: PostRead) -> EncodedResponse:
+    return EncodedResponse(body=_POST_JSON.to_json(post), etag=f'"{post.version}"')
+
+
+_POST_JSON = PostRead.__pydantic_serializer__
+_PAGE_JSON = PostPage.__pydantic_serializer__
+
+
+async def read_encoded(
+    reader: Reader, cache: TieredCache | None, *, owner_id: uuid.UUID, post_id: uuid.UUID
+) -> tuple[EncodedResponse, Level]:
+    """The post as the JSON GET /v1/posts/{id} sends, through the cache."""
+
+    async def load() -> EncodedResponse | None:
+        row = await reader.one(_OWNED_POST_ROW, post_id=post_id, owner_id=owner_id)
+        return None if row is None else encode(PostRead.model_validate(dict(row)))
+
+    if cache is None:
+        found, level = await load(), Level.MISS
+    else:
+        found, level = await cache.get_or_load(keys.post(owner_id, post_id), load, codecs.RESPONSE)
+    if found is None:
         raise PostNotFound("No such post.")
-    return PostRead.model_validate(dict(row))
+    return found, level
+
+
+async def list_encoded(
+    open_session: Callable[[], AbstractAsyncContextManager[AsyncSession]],
+    cache: TieredCache | None,
+    *,
+    owner_id: uuid.UUID,
+    filters: PostFilters,
+) -> tuple[EncodedResponse, Level]:
+    """A page as GET /v1/posts sends it, kept under the owner's current list version.
+
+    The page is read in a session of its own: in the cache's single flight it may outlive the
+    request that started it.
+    """
+
+    async def load() -> EncodedResponse:
+        async with open_session() as session:
+            posts, next_cursor = await list_page(session, owner_id=owner_id, filters=filters)
+        page = PostPage(items=[PostRead.model_validate(p) for p in posts], next_cursor=next_cursor)
+        body = _PAGE_JSON.to_json(page)
+        digest = hashlib.blake2b(body, digest_size=12).hexdigest()
+        return EncodedResponse(body=body, etag=f'W/"{digest}"')
+
+    if cache is None:
+        return await load(), Level.MISS
+    version, _ = await cache.get_or_load(keys.list_version(owner_id), _new_version, codecs.TEXT)
+    assert version is not None
+    query = filters.model_dump_json(exclude_none=True)
+    key = keys.list_page(owner_id, version, query)
+    page, level = await cache.get_or_load(key, load, codecs.RESPONSE)
+    assert page is not None
+    return page, level
+
+
+async def _new_version() -> str:
+    # Random, not a counter: a version evicted from memory and made again never names old pages.
+    return secrets.token_hex(8)
 
 
 def matches_version(header: str, version: int) -> bool:
@@ -110,7 +173,14 @@ async def update(
         raise PostEditConflict("The post was changed by another request; retry.") from exc
     if "tags" in values:
         await _write_tags(session, post=post, replace=True)
+    _invalidate(session, post)
     return post
+
+
+def _invalidate(session: AsyncSession, post: Post) -> None:
+    invalidate_after_commit(
+        session, keys.post(post.owner_id, post.id), keys.list_version(post.owner_id)
+    )
 
 
 async def remove(session: AsyncSession, *, post: Post, if_match: str | None = None) -> None:
@@ -123,6 +193,7 @@ async def remove(session: AsyncSession, *, post: Post, if_match: str | None = No
         if if_match is not None:
             raise PostVersionMismatch("The post was changed by another request.") from exc
         raise PostEditConflict("The post was changed by another request; retry.") from exc
+    _invalidate(session, post)
 
 
 async def list_page(

@@ -1,0 +1,119 @@
+"""Invalidations between processes over Redis pub/sub.
+
+A write publishes the keys it changed (SharedCache.invalidate); every other process drops them
+from its memory. The listener pings through its subscription every `ping_seconds`: one that
+stops answering (Redis gone, paused, a cut connection) counts as lost within three intervals.
+While it is lost this process may miss invalidations, so the cache keeps memory entries only
+briefly (`on_deaf`), and when it subscribes again it clears its memory, since anything in it
+may have been changed meanwhile (`on_hearing`).
+"""
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import orjson
+
+from linkedin_posts.cache.shared import KEY_PREFIX
+
+if TYPE_CHECKING:
+    import redis.asyncio as redis
+
+logger = logging.getLogger(__name__)
+
+CHANNEL = f"{KEY_PREFIX}:invalidate"
+
+
+class InvalidationBus:
+    def __init__(
+        self,
+        client: "redis.Redis",
+        *,
+        on_keys: Callable[[list[str]], None],
+        on_hearing: Callable[[], None],
+        on_deaf: Callable[[], None],
+        ping_seconds: float = 1.0,
+    ) -> None:
+        self.client = client
+        self.on_keys = on_keys
+        self.on_hearing = on_hearing
+        self.on_deaf = on_deaf
+        self.ping_seconds = ping_seconds
+        # Our own messages come back to us; their keys were dropped here before publishing.
+        self.origin = uuid.uuid4().hex
+        self.hearing = False
+        self._task: asyncio.Task[None] | None = None
+        import redis.exceptions
+
+        self._failures = (redis.exceptions.RedisError, OSError, TimeoutError)
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._listen(), name="cache-invalidation-listener")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    def announcement(self, keys: list[str]) -> bytes:
+        """What a write publishes on CHANNEL (the shared cache sends it with its deletes)."""
+        return orjson.dumps({"origin": self.origin, "keys": keys})
+
+    async def _listen(self) -> None:
+        while True:
+            pubsub = self.client.pubsub()
+            try:
+                await self._subscribed(pubsub)
+            except self._failures as exc:
+                if self.hearing:
+                    logger.warning(
+                        "cache: invalidation channel lost (%s); memory entries now live %s",
+                        type(exc).__name__,
+                        "briefly until it is back",
+                    )
+                    self.hearing = False
+                    self.on_deaf()
+            finally:
+                with contextlib.suppress(*self._failures):
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+            await asyncio.sleep(self.ping_seconds)
+
+    async def _subscribed(self, pubsub: "redis.client.PubSub") -> None:
+        await pubsub.subscribe(CHANNEL)
+        loop = asyncio.get_running_loop()
+        last_heard = pinged = loop.time()
+        awaiting_confirmation = True
+        while True:
+            message = await pubsub.get_message(timeout=self.ping_seconds)
+            now = loop.time()
+            if message is not None:
+                last_heard = now
+                kind = message["type"]
+                if kind == "subscribe" and awaiting_confirmation:
+                    awaiting_confirmation = False
+                    if not self.hearing:
+                        # Whatever this process cached while deaf may be stale by now.
+                        self.on_hearing()
+                        self.hearing = True
+                        logger.warning("cache: invalidation channel subscribed")
+                elif kind == "message":
+                    self._received(message["data"])
+            if now - last_heard > 3 * self.ping_seconds:
+                raise TimeoutError("the invalidation channel stopped answering pings")
+            if now - pinged >= self.ping_seconds:
+                await pubsub.ping()
+                pinged = now
+
+    def _received(self, data: bytes) -> None:
+        try:
+            message = orjson.loads(data)
+            origin, keys = message["origin"], message["keys"]
+        except (orjson.JSONDecodeError, KeyError, TypeError):
+            logger.warning("cache: ignored a malformed invalidation message")
+            return
+        if origin != self.origin:
+            self.on_keys(keys)

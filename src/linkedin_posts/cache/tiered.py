@@ -1,0 +1,285 @@
+"""Read-through over the levels: memory (L1), then Redis (L2), then the loader (the database).
+
+One load per key at a time in a process (single flight): concurrent misses share it. Across
+processes, Redis leases let one process load while the others wait for its value.
+
+A load that overlapped an invalidation is returned but not kept in memory: it may hold what the
+write replaced. Writes call `invalidate`, which drops the keys here, then deletes them in Redis
+and tells the other processes; if Redis cannot be reached, the deletes are retried every
+`retry_seconds` until it can.
+"""
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Protocol, TypeVar
+
+from linkedin_posts.cache.bus import CHANNEL, InvalidationBus
+from linkedin_posts.cache.memory import MISSING, MemoryCache
+from linkedin_posts.cache.shared import Lookup, SharedCache
+from linkedin_posts.observability.metrics import CACHE_INVALIDATIONS, CACHE_REQUESTS
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+# Invalidations waiting for Redis beyond this are replaced by clearing (a restart of the
+# processes' memory is then the only safe bound; logged).
+MAX_PENDING = 10_000
+
+
+class Level(StrEnum):
+    """Where a value came from, as the X-Cache header says it."""
+
+    L1 = "HIT-L1"
+    L2 = "HIT-L2"
+    MISS = "MISS"
+
+
+T_co = TypeVar("T_co", covariant=True)
+
+
+class Codec(Protocol[T_co]):
+    """Bytes for Redis and back, and a value's weight in memory (of the type `loads` returns)."""
+
+    def dumps(self, value: Any) -> bytes: ...
+    def loads(self, data: bytes) -> T_co: ...
+    def size(self, value: Any) -> int: ...
+
+
+@dataclass
+class LevelCounts:
+    hits: int = 0
+    misses: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        total = self.hits + self.misses
+        return {
+            "hits": self.hits,
+            "misses": self.misses,
+            "hit_ratio": None if not total else round(self.hits / total, 4),
+        }
+
+
+@dataclass
+class Counts:
+    l1: LevelCounts = field(default_factory=LevelCounts)
+    l2: LevelCounts = field(default_factory=LevelCounts)
+    loads: int = 0
+    invalidations: int = 0
+    remote_invalidations: int = 0
+    lease_waits: int = 0
+
+
+_L1_HIT = CACHE_REQUESTS.labels("l1", "hit")
+_L1_MISS = CACHE_REQUESTS.labels("l1", "miss")
+_L2_HIT = CACHE_REQUESTS.labels("l2", "hit")
+_L2_MISS = CACHE_REQUESTS.labels("l2", "miss")
+_L2_DOWN = CACHE_REQUESTS.labels("l2", "unavailable")
+_LOCAL = CACHE_INVALIDATIONS.labels("local")
+_REMOTE = CACHE_INVALIDATIONS.labels("remote")
+
+
+class TieredCache:
+    def __init__(
+        self,
+        memory: MemoryCache,
+        shared: SharedCache | None = None,
+        *,
+        deaf_ttl_seconds: float = 1.0,
+        lease_wait_seconds: float = 0.5,
+        retry_seconds: float = 2.0,
+    ) -> None:
+        self.memory = memory
+        self.shared = shared
+        self.bus: InvalidationBus | None = None
+        self.deaf_ttl_seconds = deaf_ttl_seconds
+        self.lease_wait_seconds = lease_wait_seconds
+        self.retry_seconds = retry_seconds
+        self.counts = Counts()
+        self._flights: dict[str, asyncio.Future[tuple[Any, Level]]] = {}
+        # Bumped by every invalidation applied here; a load that saw it change is not kept.
+        self._generation = 0
+        self._pending: set[str] = set()
+        self._retrier: asyncio.Task[None] | None = None
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    def attach_bus(self, bus: InvalidationBus) -> None:
+        self.bus = bus
+
+    def start(self) -> None:
+        if self.bus is not None:
+            self.bus.start()
+            self._retrier = asyncio.create_task(self._retry_pending(), name="cache-retry")
+
+    async def stop(self) -> None:
+        if self._retrier is not None:
+            self._retrier.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._retrier
+        if self.bus is not None:
+            await self.bus.stop()
+            await self.bus.client.aclose()
+        if self.shared is not None:
+            await self.shared.client.aclose()
+
+    # -- reads ---------------------------------------------------------------------------------
+
+    def peek(self, key: str) -> Any:
+        """The value in memory or MISSING, without loading (the fast path's lookup)."""
+        value = self.memory.get(key)
+        if value is not MISSING:
+            self.counts.l1.hits += 1
+            _L1_HIT.inc()
+        return value
+
+    async def get_or_load(
+        self, key: str, load: Callable[[], Awaitable[T | None]], codec: Codec[T]
+    ) -> tuple[T | None, Level]:
+        """The value and where it came from; None (not kept) when the loader finds nothing."""
+        value = self.memory.get(key)
+        if value is not MISSING:
+            self.counts.l1.hits += 1
+            _L1_HIT.inc()
+            return value, Level.L1
+        self.counts.l1.misses += 1
+        _L1_MISS.inc()
+        flight = self._flights.get(key)
+        if flight is None:
+            # A task of its own: a caller that is cancelled (client gone, deadline) must not
+            # cancel the load the others wait for.
+            flight = asyncio.ensure_future(self._fill(key, load, codec))
+            self._flights[key] = flight
+            flight.add_done_callback(lambda _: self._flights.pop(key, None))
+        return await asyncio.shield(flight)
+
+    async def _fill(
+        self, key: str, load: Callable[[], Awaitable[T | None]], codec: Codec[T]
+    ) -> tuple[T | None, Level]:
+        generation = self._generation
+        shared = self.shared
+        found = None
+        if shared is not None and not await self._flushed():
+            _L2_DOWN.inc()  # Redis may hold values our unsent invalidations would delete
+        elif shared is not None:
+            found = await shared.get_or_lease(key)
+            if found.outcome is Lookup.HIT:
+                return self._hit_l2(key, found.value, codec, generation)
+            if found.outcome is Lookup.WAIT:
+                data = await self._wait_for_holder(shared, key)
+                if data is not None:
+                    return self._hit_l2(key, data, codec, generation)
+            if found.outcome is Lookup.DOWN:
+                _L2_DOWN.inc()
+            else:
+                self.counts.l2.misses += 1
+                _L2_MISS.inc()
+        self.counts.loads += 1
+        value = await load()
+        keep = True
+        if found is not None and found.outcome is Lookup.LEASED:
+            assert shared is not None
+            assert found.token is not None
+            if value is None:
+                await shared.release(key, found.token)
+            else:
+                # Refused when a write deleted the lease meanwhile: the value may be old.
+                keep = await shared.set_if_leased(key, found.token, codec.dumps(value))
+        if value is not None and keep:
+            self._remember(key, value, codec, generation)
+        return value, Level.MISS
+
+    def _hit_l2(
+        self, key: str, data: bytes | None, codec: Codec[T], generation: int
+    ) -> tuple[T | None, Level]:
+        assert data is not None
+        self.counts.l2.hits += 1
+        _L2_HIT.inc()
+        value = codec.loads(data)
+        self._remember(key, value, codec, generation)
+        return value, Level.L2
+
+    async def _wait_for_holder(self, shared: SharedCache, key: str) -> bytes | None:
+        """Poll for the value another process is loading, up to lease_wait_seconds."""
+        self.counts.lease_waits += 1
+        deadline = time.monotonic() + self.lease_wait_seconds
+        delay = 0.002
+        while time.monotonic() < deadline:
+            await asyncio.sleep(delay)
+            data = await shared.get(key)
+            if data is not None:
+                return data
+            delay = min(delay * 2, 0.05)
+        return None
+
+    def _remember(self, key: str, value: T, codec: Codec[T], generation: int) -> None:
+        if generation != self._generation:
+            return  # an invalidation landed while this value was being fetched
+        deaf = self.bus is not None and not self.bus.hearing
+        # Deaf to other processes' writes: keep the entry only as long as staleness may last.
+        ttl = self.deaf_ttl_seconds if deaf else None
+        self.memory.set(key, value, size=codec.size(value), ttl=ttl)
+
+    # -- writes --------------------------------------------------------------------------------
+
+    async def invalidate(self, keys: list[str]) -> None:
+        """Drop keys everywhere: here now, in Redis and the other processes before returning.
+
+        When Redis is unreachable the write still succeeds: the keys are retried in the
+        background, and the other processes keep their copies at most until then.
+        """
+        self._drop(keys)
+        self.counts.invalidations += len(keys)
+        _LOCAL.inc(len(keys))
+        if self.shared is None:
+            return
+        self._pending.update(keys)
+        await self._flushed()
+
+    async def _flushed(self) -> bool:
+        """Send the pending invalidations; True when none are left (Redis may be read)."""
+        if not self._pending:
+            return True
+        assert self.shared is not None
+        assert self.bus is not None
+        keys = list(self._pending)
+        if not await self.shared.invalidate(keys, self.bus.announcement(keys), CHANNEL):
+            if len(self._pending) > MAX_PENDING:
+                logger.error("cache: %d invalidations could not reach Redis", len(self._pending))
+            return False
+        self._pending.difference_update(keys)
+        return not self._pending
+
+    async def _retry_pending(self) -> None:
+        while True:
+            await asyncio.sleep(self.retry_seconds)
+            if self._pending:
+                await self._flushed()
+
+    def on_remote_keys(self, keys: list[str]) -> None:
+        self._drop(keys)
+        self.counts.remote_invalidations += len(keys)
+        _REMOTE.inc(len(keys))
+
+    def on_deaf(self) -> None:
+        """Shorten what is kept: another process's write may now go unheard."""
+        self._generation += 1
+        self.memory.clear()
+
+    def on_hearing(self) -> None:
+        """Subscribed (again): anything kept while deaf may be stale."""
+        self._generation += 1
+        self.memory.clear()
+
+    def clear(self) -> int:
+        self._generation += 1
+        return self.memory.clear()
+
+    def _drop(self, keys: list[str]) -> None:
+        self._generation += 1
+        for key in keys:
+            self.memory.delete(key)
