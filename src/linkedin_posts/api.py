@@ -3,6 +3,7 @@
 from fastapi import APIRouter
 
 from linkedin_posts.auth.router import api_keys_router, auth_router, users_router
+from linkedin_posts.cache.router import router as cache_admin_router
 from linkedin_posts.observability import admin
 from linkedin_posts.posts.router import router as posts_router
 
@@ -16,4 +17,5 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     users_router,
     api_keys_router,
     admin.router,
+    cache_admin_router,
 )

@@ -12,6 +12,8 @@ from linkedin_posts.api import API_PREFIX, API_ROUTERS
 from linkedin_posts.auth.security import VerifiedTokens
 from linkedin_posts.body_limit import BodySizeLimitMiddleware
 from linkedin_posts.cache import open_cache
+from linkedin_posts.cache.content import open_content_cache
+from linkedin_posts.cache.fast_path import CachedReadMiddleware
 from linkedin_posts.config import Settings, get_settings
 from linkedin_posts.database import create_engine, create_session_factory
 from linkedin_posts.errors import install_error_handlers, problem_responses
@@ -72,6 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.verified_tokens = VerifiedTokens(
             settings, max_entries=settings.cache_token_entries if cache is not None else 0
         )
+        app.state.content_cache = content_cache = open_content_cache(settings, cache)
         if cache is not None:
             cache.start()
         app.state.rate_limiter, app.state.login_lockout = open_rate_limits(
@@ -93,6 +96,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await loop_lag.stop()
             if cache is not None:
                 await cache.stop()
+            content_cache.close()
             if app.state.redis is not None:
                 await app.state.redis.aclose()
             await app.state.reader.close()
@@ -117,6 +121,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # its request id and is safe in a browser. Shedding comes before the body is read.
     app.add_middleware(RequestTimeoutMiddleware, seconds=settings.request_timeout_seconds)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    if settings.cache_enabled:
+        # Outside the deadline and the body cap, which a hit in memory needs neither of; inside
+        # everything else, so a hit is counted, logged, limited and carries the same headers.
+        app.add_middleware(CachedReadMiddleware)
     if settings.ratelimit_enabled:
         app.add_middleware(RateLimitHeadersMiddleware)
     if settings.compression_enabled:

@@ -128,6 +128,13 @@ class VerifiedTokens:
             else None
         )
 
+    def known_user_id(self, token: str) -> uuid.UUID | None:
+        """The user id of a token verified before and not yet expired; None if not known."""
+        if self.memory is None:
+            return None
+        user_id = self.memory.get(token)
+        return None if user_id is MISSING else cast(uuid.UUID, user_id)
+
     def user_id(self, token: str) -> uuid.UUID | None:
         if self.memory is not None:
             user_id = self.memory.get(token)

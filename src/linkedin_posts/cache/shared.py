@@ -150,6 +150,8 @@ class SharedCache:
 
     async def set_if_leased(self, key: str, token: str, value: bytes) -> bool:
         """Store the value unless a write took the lease since it was granted."""
+        if self.down_until is not None:
+            return False  # failed since the lease was granted: no probe on its behalf
         reply = await self._call(
             self._set_if_leased,
             keys=[redis_key(key), lease_key(key)],
@@ -158,10 +160,12 @@ class SharedCache:
         return bool(reply == 1)
 
     async def release(self, key: str, token: str) -> None:
-        """Give a lease back when there is nothing to store (the row does not exist)."""
+        """Give a lease back: nothing to store (no such row), or the load failed."""
+        if self.down_until is not None:
+            return
         await self._call(self._set_if_leased, keys=[redis_key(key), lease_key(key)], args=[token])
 
-    async def invalidate(self, keys: list[str], announcement: bytes, channel: str) -> bool:
+    async def invalidate(self, keys: list[str], announcement: bytes | None, channel: str) -> bool:
         """Delete the values and their leases, then announce it, in one round trip.
 
         False when Redis could not be reached (or the breaker is open): the caller retries later.
@@ -171,8 +175,26 @@ class SharedCache:
         names = [name for key in keys for name in (redis_key(key), lease_key(key))]
         pipe = self.client.pipeline(transaction=False)
         pipe.delete(*names)
-        pipe.publish(channel, announcement)
+        if announcement is not None:
+            pipe.publish(channel, announcement)
         return await self._call(pipe.execute) is not None
+
+    async def delete_all(self) -> int | None:
+        """Delete every entry of this schema version (SCAN, then UNLINK in batches)."""
+        deleted = 0
+        try:
+            batch: list[bytes] = []
+            async for name in self.client.scan_iter(match=f"{KEY_PREFIX}:*", count=1000):
+                batch.append(name)
+                if len(batch) >= 1000:
+                    deleted += await self.client.unlink(*batch)
+                    batch.clear()
+            if batch:
+                deleted += await self.client.unlink(*batch)
+        except self._failures as exc:
+            self._failed(exc)
+            return None
+        return deleted
 
     async def _call(self, function: Any, *args: Any, **kwargs: Any) -> Any:
         try:

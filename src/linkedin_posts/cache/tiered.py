@@ -29,6 +29,8 @@ T = TypeVar("T")
 # Invalidations waiting for Redis beyond this are replaced by clearing (a restart of the
 # processes' memory is then the only safe bound; logged).
 MAX_PENDING = 10_000
+# Announced by clear_everywhere: no key is named "*".
+CLEAR_ALL = "*"
 
 
 class Level(StrEnum):
@@ -137,6 +139,11 @@ class TieredCache:
             _L1_HIT.inc()
         return value
 
+    def count_fast_hit(self) -> None:
+        """A request answered by the fast path: its credential and its post, both in memory."""
+        self.counts.l1.hits += 2
+        _L1_HIT.inc(2)
+
     async def get_or_load(
         self, key: str, load: Callable[[], Awaitable[T | None]], codec: Codec[T]
     ) -> tuple[T | None, Level]:
@@ -154,8 +161,13 @@ class TieredCache:
             # cancel the load the others wait for.
             flight = asyncio.ensure_future(self._fill(key, load, codec))
             self._flights[key] = flight
-            flight.add_done_callback(lambda _: self._flights.pop(key, None))
+            flight.add_done_callback(lambda done: self._land(key, done))
         return await asyncio.shield(flight)
+
+    def _land(self, key: str, flight: asyncio.Future[Any]) -> None:
+        # An invalidation may have replaced this flight with a newer one: leave that one be.
+        if self._flights.get(key) is flight:
+            del self._flights[key]
 
     async def _fill(
         self, key: str, load: Callable[[], Awaitable[T | None]], codec: Codec[T]
@@ -179,7 +191,15 @@ class TieredCache:
                 self.counts.l2.misses += 1
                 _L2_MISS.inc()
         self.counts.loads += 1
-        value = await load()
+        try:
+            value = await load()
+        except BaseException:
+            if found is not None and found.outcome is Lookup.LEASED:
+                assert shared is not None
+                assert found.token is not None
+                # Let other processes load now rather than wait for the lease to lapse.
+                await shared.release(key, found.token)
+            raise
         keep = True
         if found is not None and found.outcome is Lookup.LEASED:
             assert shared is not None
@@ -245,9 +265,9 @@ class TieredCache:
         if not self._pending:
             return True
         assert self.shared is not None
-        assert self.bus is not None
         keys = list(self._pending)
-        if not await self.shared.invalidate(keys, self.bus.announcement(keys), CHANNEL):
+        announcement = None if self.bus is None else self.bus.announcement(keys)
+        if not await self.shared.invalidate(keys, announcement, CHANNEL):
             if len(self._pending) > MAX_PENDING:
                 logger.error("cache: %d invalidations could not reach Redis", len(self._pending))
             return False
@@ -261,25 +281,76 @@ class TieredCache:
                 await self._flushed()
 
     def on_remote_keys(self, keys: list[str]) -> None:
+        if CLEAR_ALL in keys:
+            self.clear()
         self._drop(keys)
         self.counts.remote_invalidations += len(keys)
         _REMOTE.inc(len(keys))
 
     def on_deaf(self) -> None:
         """Shorten what is kept: another process's write may now go unheard."""
-        self._generation += 1
-        self.memory.clear()
+        self.clear()
 
     def on_hearing(self) -> None:
         """Subscribed (again): anything kept while deaf may be stale."""
-        self._generation += 1
-        self.memory.clear()
+        self.clear()
 
     def clear(self) -> int:
         self._generation += 1
+        self._flights.clear()
         return self.memory.clear()
+
+    async def clear_everywhere(self) -> dict[str, Any]:
+        """Empty this process's memory, Redis's entries and every other process's memory."""
+        cleared = self.clear()
+        if self.shared is None or self.bus is None:
+            return {"memory_entries": cleared, "redis_entries": None}
+        deleted = await self.shared.delete_all()
+        announced = await self.shared.invalidate(
+            [CLEAR_ALL], self.bus.announcement([CLEAR_ALL]), CHANNEL
+        )
+        return {
+            "memory_entries": cleared,
+            "redis_entries": deleted,
+            "other_processes_told": announced,
+        }
+
+    def stats(self) -> dict[str, Any]:
+        memory, counts = self.memory, self.counts
+        levels: dict[str, Any] = {
+            "l1": {
+                **counts.l1.as_dict(),
+                "entries": len(memory),
+                "bytes": memory.bytes,
+                "max_entries": memory.max_entries,
+                "max_bytes": memory.max_bytes,
+                "policy": memory.policy,
+                "evictions": memory.evictions,
+                "expirations": memory.expirations,
+            }
+        }
+        if self.shared is not None:
+            compression = self.shared.compression
+            levels["l2"] = {
+                **counts.l2.as_dict(),
+                "reachable": self.shared.down_until is None,
+                "compressed_values": compression.compressed,
+                "compression_ratio": compression.ratio,
+                "compression_seconds": round(compression.seconds, 6),
+            }
+        return {
+            "levels": levels,
+            "loads": counts.loads,
+            "lease_waits": counts.lease_waits,
+            "invalidations": counts.invalidations,
+            "remote_invalidations": counts.remote_invalidations,
+            "pending_invalidations": len(self._pending),
+            "hearing_other_processes": None if self.bus is None else self.bus.hearing,
+        }
 
     def _drop(self, keys: list[str]) -> None:
         self._generation += 1
         for key in keys:
             self.memory.delete(key)
+            # A load under way may return what the write replaced: later readers start anew.
+            self._flights.pop(key, None)

@@ -63,6 +63,7 @@ async def list_posts(
     page, level = await service.list_encoded(
         read_sessions(request), request.app.state.cache, owner_id=user.id, filters=filters
     )
+    request.state.cache = level.value  # for the access log
     return cached_response(page, level, if_none_match)
 
 
@@ -78,6 +79,7 @@ async def read_post(
     post, level = await service.read_encoded(
         state.reader, state.cache, owner_id=user.id, post_id=post_id
     )
+    request.state.cache = level.value
     return cached_response(post, level, if_none_match)
 
 

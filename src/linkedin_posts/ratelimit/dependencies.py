@@ -43,18 +43,23 @@ async def limit_principal(request: Request, principal_id: object) -> None:
         "read" if request.method in SAFE_METHODS else "write"
     )
     api_key_id = getattr(request.state, "api_key_id", None)
-    identity = f"key:{api_key_id}" if api_key_id is not None else f"user:{principal_id}"
-    await _enforce(request, route_class, identity)
+    await enforce(request, route_class, principal_identity(principal_id, api_key_id))
+
+
+def principal_identity(principal_id: object, api_key_id: object) -> str:
+    """A key has its own budget; a token counts against its user's."""
+    return f"key:{api_key_id}" if api_key_id is not None else f"user:{principal_id}"
 
 
 async def limit_auth(request: Request) -> None:
     """Registration and login, per client address: there is no principal yet."""
     settings = request.app.state.settings
     address = client_address(request.scope, settings.trusted_proxies)
-    await _enforce(request, "auth", rate_limit_identity(address))
+    await enforce(request, "auth", rate_limit_identity(address))
 
 
-async def _enforce(request: Request, route_class: RouteClass, identity: str) -> None:
+async def enforce(request: Request, route_class: RouteClass, identity: str) -> None:
+    """Count the request; raise RateLimited past the process ceiling or the identity's quota."""
     limiter: RateLimiter | None = request.app.state.rate_limiter
     if limiter is None:
         return

@@ -1,0 +1,102 @@
+"""The cache's admin endpoints, and the hook later parts cache computed results through."""
+
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from linkedin_posts.auth import service
+from linkedin_posts.auth.models import Role
+from linkedin_posts.cache.content import open_content_cache
+from linkedin_posts.config import Settings
+from linkedin_posts.main import create_app
+from tests.conftest import PASSWORD, Account, assert_problem, make_settings, serving
+
+STATS = "/v1/admin/cache/stats"
+CLEAR = "/v1/admin/cache/clear"
+
+
+@pytest.fixture
+async def admin(app: FastAPI, client: httpx.AsyncClient, settings: Settings) -> Account:
+    email = f"admin-{uuid.uuid4().hex[:12]}@example.com"
+    async with app.state.session_factory() as session:
+        user = await service.create_user(
+            session, settings=settings, email=email, password=PASSWORD, role=Role.ADMIN
+        )
+        await session.commit()
+    login = await client.post("/v1/auth/token", data={"username": email, "password": PASSWORD})
+    assert login.status_code == 200, login.text
+    return Account(id=str(user.id), email=email, token=login.json()["access_token"])
+
+
+async def test_members_get_403(client: httpx.AsyncClient, account: Account) -> None:
+    assert_problem(await client.get(STATS, headers=account.headers), 403, "admin_required")
+    assert_problem(await client.post(CLEAR, headers=account.headers), 403, "admin_required")
+
+
+async def test_stats_count_hits_and_misses_and_clear_empties_memory(
+    client: httpx.AsyncClient, admin: Account
+) -> None:
+    created = await client.post("/v1/posts", json={"body": "hello"}, headers=admin.headers)
+    url = f"/v1/posts/{created.json()['id']}"
+    before = (await client.get(STATS, headers=admin.headers)).json()["levels"]["l1"]
+
+    answers = [(await client.get(url, headers=admin.headers)).headers["X-Cache"] for _ in range(4)]
+    after = (await client.get(STATS, headers=admin.headers)).json()
+
+    assert answers == ["MISS", "HIT-L1", "HIT-L1", "HIT-L1"]
+    l1 = after["levels"]["l1"]
+    # Each answer looks up the credential and the post; each stats call its credential.
+    assert l1["hits"] - before["hits"] == 3 * 2 + 1 + 1
+    assert l1["misses"] - before["misses"] == 1
+    assert 0 < l1["hit_ratio"] <= 1
+    assert l1["entries"] >= 2
+    assert l1["bytes"] > 0
+    assert l1["policy"] == "lru"
+    assert "l2" not in after["levels"]  # no Redis in the embedded shape
+
+    cleared = await client.post(CLEAR, headers=admin.headers)
+
+    assert cleared.status_code == 200
+    assert cleared.json()["memory_entries"] >= 2
+    assert (await client.get(url, headers=admin.headers)).headers["X-Cache"] == "MISS"
+
+
+async def test_the_content_hook_computes_once_per_input_and_keeps_it_on_disk(
+    migrated_url: str, tmp_path: Path
+) -> None:
+    settings = make_settings(migrated_url, cache_disk_dir=str(tmp_path / "l3"))
+    calls: list[str] = []
+
+    async def analyse_ab() -> dict[str, object]:
+        calls.append("ab")
+        return {"score": 87, "words": ["a", "b"]}
+
+    first_app = create_app(settings)
+    async with serving(first_app):
+        content = first_app.state.content_cache
+        results = [await content.get_or_compute("analysis", ["en", "a b"], analyse_ab)]
+        results.append(await content.get_or_compute("analysis", ["en", "a b"], analyse_ab))
+        assert calls == ["ab"]
+        other = await content.get_or_compute("analysis", ["es", "a b"], analyse_ab)
+        assert calls == ["ab", "ab"]
+
+    # A restart of the embedded process: memory is gone, the disk level still has it.
+    second_app = create_app(settings)
+    async with serving(second_app):
+        again = await second_app.state.content_cache.get_or_compute(
+            "analysis", ["en", "a b"], analyse_ab
+        )
+        disk = second_app.state.content_cache.stats()
+
+    assert results == [again, again] == [{"score": 87, "words": ["a", "b"]}] * 2
+    assert other == again
+    assert calls == ["ab", "ab"]
+    assert disk["hits"] == 1
+    assert disk["entries"] == 2
+
+
+def test_without_a_directory_there_is_no_disk_level(migrated_url: str) -> None:
+    assert open_content_cache(make_settings(migrated_url), None).disk is None
