@@ -122,8 +122,14 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 def read_sessions(request: Request) -> Callable[[], AbstractAsyncContextManager[AsyncSession]]:
     """Sessions for reads that may outlive the request (a cache fill shared by several)."""
-    factory: async_sessionmaker[AsyncSession] = request.app.state.session_factory
-    autocommit = not request.app.state.settings.is_sqlite
+    return sessions_of(request.app.state.session_factory, request.app.state.settings)
+
+
+def sessions_of(
+    factory: async_sessionmaker[AsyncSession], settings: Settings
+) -> Callable[[], AbstractAsyncContextManager[AsyncSession]]:
+    """Read-only sessions of this factory (no transaction on PostgreSQL)."""
+    autocommit = not settings.is_sqlite
 
     @asynccontextmanager
     async def open_session() -> AsyncIterator[AsyncSession]:

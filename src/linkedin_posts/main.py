@@ -1,11 +1,13 @@
 """The application factory."""
 
 import gc
+import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from sqlalchemy.exc import SQLAlchemyError
 
 from linkedin_posts import __version__
 from linkedin_posts.api import API_PREFIX, API_ROUTERS
@@ -14,13 +16,15 @@ from linkedin_posts.body_limit import BodySizeLimitMiddleware
 from linkedin_posts.cache import open_cache
 from linkedin_posts.cache.content import open_content_cache
 from linkedin_posts.cache.fast_path import CachedReadMiddleware
+from linkedin_posts.cache.tiered import TieredCache
 from linkedin_posts.config import Settings, get_settings
-from linkedin_posts.database import create_engine, create_session_factory
+from linkedin_posts.database import create_engine, create_session_factory, sessions_of
 from linkedin_posts.errors import install_error_handlers, problem_responses
 from linkedin_posts.observability import health, metrics, tracing
 from linkedin_posts.observability.logging import configure_logging
 from linkedin_posts.observability.loop_lag import LoopLagMonitor
 from linkedin_posts.observability.request_context import RequestContextMiddleware
+from linkedin_posts.posts import service as posts_service
 from linkedin_posts.protection.compression import compression_middleware
 from linkedin_posts.protection.cors import ProblemCORSMiddleware
 from linkedin_posts.protection.load_shedding import LoadSheddingMiddleware
@@ -31,6 +35,8 @@ from linkedin_posts.ratelimit import open_rate_limits
 from linkedin_posts.ratelimit.headers import RateLimitHeadersMiddleware
 from linkedin_posts.reader import open_reader
 from linkedin_posts.redis_client import create_redis
+
+logger = logging.getLogger(__name__)
 
 DESCRIPTION = """\
 Keep, write and analyze LinkedIn posts.
@@ -59,6 +65,18 @@ def tune_garbage_collector() -> None:
     gc.set_threshold(YOUNG_GENERATION_THRESHOLD, older, oldest)
 
 
+async def warm_up(app: FastAPI, cache: TieredCache, count: int) -> None:
+    """Load the newest posts into memory; a database that is down only costs the warm-up."""
+    try:
+        warmed = await posts_service.warm(
+            sessions_of(app.state.session_factory, app.state.settings), cache, count
+        )
+    except (OSError, SQLAlchemyError) as exc:
+        logger.warning("cache warm-up skipped: %s", type(exc).__name__)
+    else:
+        logger.info("cache warm-up: %d posts in memory", warmed)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings, extra_processors=tracing.log_processors())
@@ -77,6 +95,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.content_cache = content_cache = open_content_cache(settings, cache)
         if cache is not None:
             cache.start()
+            if settings.cache_warmup_posts:
+                await warm_up(app, cache, settings.cache_warmup_posts)
         app.state.rate_limiter, app.state.login_lockout = open_rate_limits(
             settings, app.state.redis
         )

@@ -12,7 +12,7 @@ from linkedin_posts.auth.models import Role
 from linkedin_posts.cache.content import open_content_cache
 from linkedin_posts.config import Settings
 from linkedin_posts.main import create_app
-from tests.conftest import PASSWORD, Account, assert_problem, make_settings, serving
+from tests.conftest import PASSWORD, Account, assert_problem, make_settings, open_account, serving
 
 STATS = "/v1/admin/cache/stats"
 CLEAR = "/v1/admin/cache/clear"
@@ -100,3 +100,29 @@ async def test_the_content_hook_computes_once_per_input_and_keeps_it_on_disk(
 
 def test_without_a_directory_there_is_no_disk_level(migrated_url: str) -> None:
     assert open_content_cache(make_settings(migrated_url), None).disk is None
+
+
+async def test_warm_up_puts_the_newest_posts_in_memory(migrated_url: str) -> None:
+    settings = make_settings(migrated_url)
+    first = create_app(settings)
+    async with (
+        first.router.lifespan_context(first),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=first), base_url="http://test"
+        ) as client,
+    ):
+        owner = await open_account(client)
+        ids = []
+        for n in range(3):
+            created = await client.post(
+                "/v1/posts", json={"body": f"post {n}"}, headers=owner.headers
+            )
+            ids.append(created.json()["id"])
+
+    warmed = create_app(make_settings(migrated_url, cache_warmup_posts=2))
+    async with serving(warmed) as client:
+        await client.get("/v1/users/me", headers=owner.headers)  # the credential, not a post
+        answers = [await client.get(f"/v1/posts/{i}", headers=owner.headers) for i in ids]
+
+    assert [a.headers["X-Cache"] for a in answers] == ["MISS", "HIT-L1", "HIT-L1"]
+    assert [a.json()["body"] for a in answers] == ["post 0", "post 1", "post 2"]

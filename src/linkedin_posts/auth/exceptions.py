@@ -28,3 +28,7 @@ class ApiKeyLimitReached(Conflict):
 
 class PasswordLoginRequired(Forbidden):
     code = "password_login_required"
+
+
+class PasswordMismatch(Forbidden):
+    code = "password_mismatch"

@@ -6,9 +6,14 @@ from fastapi.security import OAuth2PasswordRequestForm
 
 from linkedin_posts.auth import security, service
 from linkedin_posts.auth.dependencies import CurrentUser
-from linkedin_posts.auth.exceptions import PasswordLoginRequired
+from linkedin_posts.auth.exceptions import (
+    InvalidCredentials,
+    PasswordLoginRequired,
+    PasswordMismatch,
+)
 from linkedin_posts.auth.models import ApiKey, User
 from linkedin_posts.auth.schemas import (
+    AccountDeletion,
     ApiKeyCreate,
     ApiKeyCreated,
     ApiKeyList,
@@ -78,16 +83,36 @@ async def read_me(user: CurrentUser) -> Principal:
 
 
 @users_router.delete(
-    "/me", status_code=status.HTTP_204_NO_CONTENT, responses=problem_responses(403)
+    "/me",
+    status_code=status.HTTP_204_NO_CONTENT,
+    dependencies=[Depends(require_json)],
+    responses=problem_responses(403, 415, 422),
 )
-async def delete_me(user: CurrentUser, session: SessionDep) -> None:
-    """Delete your account, its API keys and its posts, for good.
+async def delete_me(
+    confirmation: AccountDeletion,
+    user: CurrentUser,
+    session: SessionDep,
+    settings: SettingsDep,
+    lockout: LockoutDep,
+) -> None:
+    """Delete your account, its API keys and its posts, for good. Send your password.
 
     Only with an access token from a password login: an API key, often kept in scripts and CI
-    settings, cannot delete the account it belongs to.
+    settings, cannot delete the account it belongs to, nor can a stolen token alone. Wrong
+    passwords count toward the login lock-out (429 `login_locked`).
     """
     if user.api_key_id is not None:
         raise PasswordLoginRequired("Deleting the account needs a token from /v1/auth/token.")
+    try:
+        await service.authenticate(
+            session,
+            settings=settings,
+            lockout=lockout,
+            email=user.email,
+            password=confirmation.password,
+        )
+    except InvalidCredentials:
+        raise PasswordMismatch("The password is not this account's.") from None
     await service.delete_user(session, user_id=user.id)
 
 

@@ -38,6 +38,14 @@ class UserCreate(BaseModel):
     password: str = Field(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH)
 
 
+class AccountDeletion(BaseModel):
+    """The account's password, asked again before it is deleted."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    password: str = Field(min_length=1, max_length=MAX_PASSWORD_LENGTH)
+
+
 class UserRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 

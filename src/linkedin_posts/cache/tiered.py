@@ -236,6 +236,10 @@ class TieredCache:
             delay = min(delay * 2, 0.05)
         return None
 
+    def remember(self, key: str, value: Any, codec: Codec[Any]) -> None:
+        """Keep a value in memory that was read outside get_or_load (a warm-up)."""
+        self._remember(key, value, codec, self._generation)
+
     def _remember(self, key: str, value: T, codec: Codec[T], generation: int) -> None:
         if generation != self._generation:
             return  # an invalidation landed while this value was being fetched
