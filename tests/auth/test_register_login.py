@@ -234,6 +234,13 @@ async def test_wrong_password_and_unknown_email_look_the_same(client: httpx.Asyn
     assert email not in wrong_password.text
 
 
+async def test_a_nul_in_the_email_is_only_a_failed_login(client: httpx.AsyncClient) -> None:
+    # PostgreSQL refuses a NUL in a text parameter; the schema fuzzer found it as a 500.
+    response = await login(client, "b\x00@example.com", "b\x00")
+
+    assert_problem(response, 401, "invalid_credentials")
+
+
 @pytest.mark.parametrize(
     "data",
     [{"username": "ana@example.com"}, {"password": PASSWORD}, {}],

@@ -63,7 +63,10 @@ async def authenticate(
     email = normalize_email(email)
     if lockout is not None:
         await lockout.check(email)
-    user = await session.scalar(select(User).where(User.email == email))
+    # No stored address holds a NUL, and PostgreSQL refuses one in a query parameter.
+    user = (
+        None if "\x00" in email else await session.scalar(select(User).where(User.email == email))
+    )
     if user is None:
         await security.burn_password_check(settings, password)
     elif await security.verify_password(settings, user.password_hash, password) and user.is_active:
