@@ -15,6 +15,18 @@ from seed import BenchDatabase, SeededUser
 
 SCRIPT = Path(__file__).resolve().parent / "scenarios.lua"
 _RESULT = re.compile(r"^BENCH_RESULT (\{.*\})$", re.MULTILINE)
+_STANDARD_FIELDS = frozenset(
+    (
+        "duration_us",
+        "requests",
+        "bytes",
+        "socket_errors",
+        "status_errors",
+        "statuses",
+        "error_samples",
+        "latency_us",
+    )
+)
 
 # Bodies of POST /v1/posts: LinkedIn-sized, with tags, so a write also writes post_tags rows.
 CREATE_BODIES = [
@@ -91,6 +103,8 @@ class Measurement:
     cpu_s: dict[str, float] = field(default_factory=dict)  # and pg_sessions_opened
     loadavg_before: list[float] = field(default_factory=list)
     raw_output: str = ""
+    # What a script other than scenarios.lua adds to BENCH_RESULT (e.g. X-Cache counts).
+    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def errors(self) -> int:
@@ -141,8 +155,13 @@ def run_wrk(
     threads: int,
     database: BenchDatabase | None = None,
     limit: int = 0,
+    script: Path = SCRIPT,
 ) -> Measurement:
-    """One wrk run; `limit` > 0 also stops each wrk thread after that many responses."""
+    """One wrk run; `limit` > 0 also stops each wrk thread after that many responses.
+
+    `script` takes the same arguments as scenarios.lua and prints the same BENCH_RESULT line;
+    whatever else that line holds lands in `Measurement.extra`.
+    """
     command = [
         wrk_path(),
         "--latency",
@@ -152,7 +171,7 @@ def run_wrk(
         "--timeout",
         "5s",
         "-s",
-        str(SCRIPT),
+        str(script),
         f"http://{servers.HOST}:{server.port}",
         "--",
         scenario,
@@ -203,4 +222,5 @@ def run_wrk(
         cpu_s=cpu,
         loadavg_before=load_before,
         raw_output=done.stdout,
+        extra={k: v for k, v in result.items() if k not in _STANDARD_FIELDS},
     )

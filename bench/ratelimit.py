@@ -89,7 +89,9 @@ async def main(args: argparse.Namespace) -> None:
     client = redis.Redis.from_url(args.redis_url)
     prefix = f"bench-{uuid.uuid4().hex[:8]}"
     storage = RedisStorage(
-        "async+redis://", implementation="redispy", connection_pool=client.connection_pool
+        "async+redis://",
+        implementation="redispy",
+        connection_pool=client.connection_pool,  # type: ignore[arg-type]  # passed to redis-py
     )
     rows.append(
         (

@@ -180,11 +180,16 @@ Run with `make bench`; see bench/run.py for what it does.
 """
 
 
-def update_docs(path: Path, results: dict[str, Any], results_file: str) -> None:
+def replace_between(path: Path, begin: str, end: str, body: str) -> None:
+    """Put `body` between two marker lines of `path`, appending the markers if missing."""
     text = path.read_text() if path.exists() else TEMPLATE
-    if BEGIN not in text or END not in text:
-        text = text.rstrip() + "\n\n" + BEGIN + "\n" + END + "\n"
-    head, rest = text.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
+    if begin not in text or end not in text:
+        text = text.rstrip() + "\n\n" + begin + "\n" + end + "\n"
+    head, rest = text.split(begin, 1)
+    _, tail = rest.split(end, 1)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(f"{head}{BEGIN}\n{block(results, results_file)}\n{END}{tail}")
+    path.write_text(f"{head}{begin}\n{body}\n{end}{tail}")
+
+
+def update_docs(path: Path, results: dict[str, Any], results_file: str) -> None:
+    replace_between(path, BEGIN, END, block(results, results_file))

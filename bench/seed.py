@@ -9,9 +9,9 @@ import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, make_url, text
+from sqlalchemy import Table, insert, make_url, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from linkedin_posts.auth import security
@@ -53,6 +53,11 @@ class Seed:
     @property
     def posts(self) -> int:
         return sum(len(u.post_ids) for u in self.users)
+
+
+def _table(model: Any) -> Table:
+    # A declarative model's __table__ is typed as FromClause; insert() wants the Table it is.
+    return cast(Table, model.__table__)
 
 
 def database_url_for(server_url: str, name: str) -> str:
@@ -189,10 +194,10 @@ async def _seed(database_url: str, users: int, posts_per_user: int) -> list[Seed
     engine = create_async_engine(database_url)
     try:
         async with engine.begin() as conn:
-            await conn.execute(insert(User.__table__), user_rows)
-            await conn.execute(insert(ApiKey.__table__), key_rows)
-            await conn.execute(insert(Post.__table__), post_rows)
-            await conn.execute(insert(PostTag.__table__), tag_rows)
+            await conn.execute(insert(_table(User)), user_rows)
+            await conn.execute(insert(_table(ApiKey)), key_rows)
+            await conn.execute(insert(_table(Post)), post_rows)
+            await conn.execute(insert(_table(PostTag)), tag_rows)
     finally:
         await engine.dispose()
     # Fresh statistics, as autovacuum would have them on a database that has been running.
@@ -209,3 +214,60 @@ def seed(database_url: str, *, users: int, posts_per_user: int) -> Seed:
 def clean_env() -> dict[str, str]:
     """The caller's environment without LP_* settings: the run configures the server itself."""
     return {k: v for k, v in os.environ.items() if not k.startswith("LP_")}
+
+
+async def _add_admin(database_url: str) -> str:
+    material = security.generate_api_key()
+    user_id = new_id()
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(
+                insert(_table(User)),
+                [
+                    {
+                        "id": user_id,
+                        "email": "bench-admin@example.com",
+                        "password_hash": "!",  # no password: it signs in with its key only
+                        "role": Role.ADMIN.value,
+                        "is_active": True,
+                        "created_at": utcnow(),
+                    }
+                ],
+            )
+            await conn.execute(
+                insert(_table(ApiKey)),
+                [
+                    {
+                        "id": new_id(),
+                        "user_id": user_id,
+                        "name": "bench-admin",
+                        "prefix": material.prefix,
+                        "key_hash": material.key_hash,
+                        "created_at": utcnow(),
+                        "revoked_at": None,
+                    }
+                ],
+            )
+    finally:
+        await engine.dispose()
+    return material.key
+
+
+def add_admin(database_url: str) -> str:
+    """An administrator with no posts; returns its API key (for probes and /v1/admin/*)."""
+    return asyncio.run(_add_admin(database_url))
+
+
+async def _user_ids(database_url: str) -> set[str]:
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.connect() as conn:
+            return {str(i) for i in (await conn.scalars(text("SELECT id FROM users"))).all()}
+    finally:
+        await engine.dispose()
+
+
+def user_ids(database_url: str) -> set[str]:
+    """Every account's id, as the API writes it in keys (to clean up after a run)."""
+    return asyncio.run(_user_ids(database_url))

@@ -118,11 +118,19 @@ def start_api(
     return start(name, command, workers=workers, port=port, env=env, logdir=logdir)
 
 
-def start_hello(*, workers: int, env: Mapping[str, str], logdir: Path) -> Server:
+def start_hello(
+    *,
+    workers: int,
+    env: Mapping[str, str],
+    logdir: Path,
+    app: str = "hello:app",
+    name: str = "hello",
+) -> Server:
+    """A baseline app of bench/ (`module:attribute`) under uvicorn with serve's settings."""
     port = free_port()
     command = [
         str(BIN / "uvicorn"),
-        "hello:app",
+        app,
         "--app-dir",
         str(BENCH_DIR),
         "--host",
@@ -133,7 +141,7 @@ def start_hello(*, workers: int, env: Mapping[str, str], logdir: Path) -> Server
         str(workers),
         *UVICORN_FLAGS,
     ]
-    return start("hello", command, workers=workers, port=port, env=env, logdir=logdir)
+    return start(name, command, workers=workers, port=port, env=env, logdir=logdir)
 
 
 def request(

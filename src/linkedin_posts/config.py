@@ -106,6 +106,13 @@ class Settings(BaseSettings):
         gt=0,
         description="Lifetime in memory while other processes' invalidations cannot be heard.",
     )
+    cache_ping_seconds: float = Field(
+        default=0.5,
+        gt=0,
+        le=10,
+        description="Each process pings Redis through its subscription this often; three "
+        "unanswered pings count as a lost subscription.",
+    )
     cache_lease_ms: int = Field(default=2000, ge=10, description="A loader's lease on a key.")
     cache_lease_wait_seconds: float = Field(
         default=0.5, ge=0, le=10, description="How long a miss waits for another loader's value."

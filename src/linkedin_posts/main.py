@@ -133,6 +133,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
         openapi_url="/openapi.json" if docs else None,
         responses=problem_responses(413, 500, 503),
+        # FastAPI's own OpenTelemetry hooks asked on every request whether a provider had been
+        # set; observability/tracing.py does the tracing, only when configured.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     install_error_handlers(app)

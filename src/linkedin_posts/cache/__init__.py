@@ -37,8 +37,11 @@ def open_cache(settings: Settings) -> TieredCache | None:
     subscriber = create_redis(settings, retries=0)
     assert client is not None
     assert subscriber is not None
+    writer = create_redis(settings)
+    assert writer is not None
     shared = SharedCache(
         client,
+        writer=writer,
         ttl_seconds=settings.cache_l2_ttl_seconds,
         lease_ms=settings.cache_lease_ms,
         compress_min_bytes=settings.cache_compress_min_bytes,
@@ -57,6 +60,7 @@ def open_cache(settings: Settings) -> TieredCache | None:
             on_keys=cache.on_remote_keys,
             on_hearing=cache.on_hearing,
             on_deaf=cache.on_deaf,
+            ping_seconds=settings.cache_ping_seconds,
         )
     )
     return cache

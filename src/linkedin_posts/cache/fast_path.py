@@ -14,7 +14,7 @@ Anything else (no credential, two credentials, a query string, a cold entry) goe
 unchanged, which answers it and fills the cache for next time.
 """
 
-import uuid
+import re
 from typing import Any
 
 from starlette.requests import Request
@@ -34,6 +34,8 @@ from linkedin_posts.ratelimit.dependencies import enforce, principal_identity
 PREFIX = "/v1/posts/"
 ROUTE = "/v1/posts/{post_id}"
 _UUID_LENGTH = 36
+# Lower-case and hyphenated, as str(UUID) writes it into cache keys.
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _FIXED_HEADERS = [
     (b"content-type", b"application/json"),
     (b"cache-control", CACHE_CONTROL.encode()),
@@ -71,10 +73,8 @@ class CachedReadMiddleware:
         cache: TieredCache | None = state.cache
         if cache is None:
             return None
-        try:
-            post_id = uuid.UUID(raw_id)
-        except ValueError:
-            return None  # FastAPI answers the 422
+        if not _CANONICAL_UUID.fullmatch(raw_id):
+            return None  # not as keys write ids: FastAPI answers (or normalizes) it
         authorization = api_key = if_none_match = None
         for name, value in scope["headers"]:
             if name == b"authorization":
@@ -86,7 +86,7 @@ class CachedReadMiddleware:
         principal = self._principal(state, cache, authorization, api_key)
         if principal is None:
             return None
-        post = cache.memory.get(keys.post(principal.id, post_id))
+        post = cache.memory.get(keys.post(principal.id, raw_id))
         if post is MISSING:
             return None
         return principal, post, if_none_match

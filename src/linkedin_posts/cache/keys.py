@@ -7,8 +7,8 @@ import hashlib
 import uuid
 
 
-def post(owner_id: uuid.UUID, post_id: uuid.UUID) -> str:
-    """GET /v1/posts/{id}; dropped by the post's update and delete."""
+def post(owner_id: uuid.UUID, post_id: uuid.UUID | str) -> str:
+    """GET /v1/posts/{id}; dropped by the post's update and delete. A str id is canonical."""
     return f"post:{owner_id}:{post_id}"
 
 

@@ -94,6 +94,7 @@ class SharedCache:
         self,
         client: "redis.Redis",
         *,
+        writer: "redis.Redis | None" = None,
         ttl_seconds: float,
         lease_ms: int,
         compress_min_bytes: int,
@@ -101,6 +102,10 @@ class SharedCache:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.client = client
+        # Invalidations go through a client with the longer LP_REDIS_TIMEOUT_SECONDS: a read may
+        # give up on a slow Redis and use the database, but a dropped invalidation leaves other
+        # processes serving what a write replaced (or accepting a revoked key).
+        self.writer = writer or client
         self.ttl_ms = int(ttl_seconds * 1000)
         self.lease_ms = lease_ms
         self.compress_min_bytes = compress_min_bytes
@@ -173,7 +178,7 @@ class SharedCache:
         if not self._may_try():
             return False
         names = [name for key in keys for name in (redis_key(key), lease_key(key))]
-        pipe = self.client.pipeline(transaction=False)
+        pipe = self.writer.pipeline(transaction=False)
         pipe.delete(*names)
         if announcement is not None:
             pipe.publish(channel, announcement)

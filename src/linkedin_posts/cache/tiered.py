@@ -128,6 +128,8 @@ class TieredCache:
             await self.bus.client.aclose()
         if self.shared is not None:
             await self.shared.client.aclose()
+            if self.shared.writer is not self.shared.client:
+                await self.shared.writer.aclose()
 
     # -- reads ---------------------------------------------------------------------------------
 

@@ -134,6 +134,22 @@ def method_label(method: str) -> str:
     return method if method in KNOWN_METHODS else "OTHER"
 
 
+# The labelled children, looked up once per (method, route, status): `labels()` validates and
+# joins its arguments on every call. Bounded like the labels: known methods x routes x statuses.
+_request_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+
+def count_request(method: str, route: str, status: int, seconds: float) -> None:
+    children = _request_children.get((method, route, status))
+    if children is None:
+        children = _request_children[(method, route, status)] = (
+            HTTP_REQUESTS.labels(method, route, str(status)),
+            HTTP_REQUEST_SECONDS.labels(method, route),
+        )
+    children[0].inc()
+    children[1].observe(seconds)
+
+
 # --- pool gauges ---------------------------------------------------------------------------
 
 

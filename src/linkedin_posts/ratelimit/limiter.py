@@ -7,6 +7,7 @@ from typing import Literal
 from linkedin_posts.config import Settings
 from linkedin_posts.ratelimit import windows
 from linkedin_posts.ratelimit.local import LocalCounters
+from linkedin_posts.ratelimit.reservations import Reservations
 from linkedin_posts.ratelimit.store import CounterStore
 from linkedin_posts.ratelimit.windows import Counters, Decision, Quota
 
@@ -35,14 +36,22 @@ class RateLimiter:
         self.local_quotas = {name: q.share(expected_instances) for name, q in quotas.items()}
         self.process_ceiling = process_ceiling
         self.process_counters = LocalCounters(clock)
+        self.reservations = Reservations(instances=expected_instances)
         self.clock = clock
 
     async def hit(self, route_class: RouteClass, identity: str) -> Decision:
         key = limit_key(route_class, identity)
         now = self.clock()
+        quota = self.quotas[route_class]
+        if self.store.shared is not None:
+            decided = self.reservations.take(quota, key, now)
+            if decided is not None:
+                return decided
 
         async def count(counters: Counters, shared: bool) -> Decision:
-            quotas = self.quotas if shared or self.store.shared is None else self.local_quotas
+            if shared:
+                return await self.reservations.reserve(counters, quota, key, now)
+            quotas = self.quotas if self.store.shared is None else self.local_quotas
             return await windows.hit(counters, quotas[route_class], key, now)
 
         return await self.store.run(count)

@@ -68,13 +68,27 @@ def phase(identity: str, period: int) -> float:
     return zlib.crc32(identity.encode()) % (period * 1000) / 1000
 
 
-async def hit(counters: Counters, quota: Quota, identity: str, now: float) -> Decision:
+@dataclass(frozen=True, slots=True)
+class Window:
+    key: str  # the counter's name: identity, period and the window's number
+    reset_after: float  # seconds until it ends
+
+
+def window(quota: Quota, identity: str, now: float) -> Window:
     offset = phase(identity, quota.period)
-    window = math.floor((now + offset) / quota.period)
-    count = await counters.incr(f"{identity}:{quota.period}:{window}", quota.period)
+    number = math.floor((now + offset) / quota.period)
+    return Window(
+        key=f"{identity}:{quota.period}:{number}",
+        reset_after=(number + 1) * quota.period - offset - now,
+    )
+
+
+async def hit(counters: Counters, quota: Quota, identity: str, now: float) -> Decision:
+    current = window(quota, identity, now)
+    count = await counters.incr(current.key, quota.period)
     return Decision(
         allowed=count <= quota.amount,
         limit=quota.amount,
         remaining=max(0, quota.amount - count),
-        reset_after=(window + 1) * quota.period - offset - now,
+        reset_after=current.reset_after,
     )
