@@ -22,6 +22,8 @@ from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from linkedin_posts import migrate
+from linkedin_posts.auth import service
+from linkedin_posts.auth.models import Role
 from linkedin_posts.config import Settings
 from linkedin_posts.main import create_app
 
@@ -233,6 +235,19 @@ async def open_account(
     login = await client.post("/v1/auth/token", data={"username": email, "password": password})
     assert login.status_code == 200, login.text
     return Account(id=created.json()["id"], email=email, token=login.json()["access_token"])
+
+
+async def open_admin(app: FastAPI, client: httpx.AsyncClient) -> Account:
+    """An administrator made the way `linkedin-posts create-user --admin` makes one, logged in."""
+    email = f"admin-{uuid.uuid4().hex[:12]}@example.com"
+    async with app.state.session_factory() as session:
+        user = await service.create_user(
+            session, settings=app.state.settings, email=email, password=PASSWORD, role=Role.ADMIN
+        )
+        await session.commit()
+    login = await client.post("/v1/auth/token", data={"username": email, "password": PASSWORD})
+    assert login.status_code == 200, login.text
+    return Account(id=str(user.id), email=email, token=login.json()["access_token"])
 
 
 @pytest.fixture

@@ -1,34 +1,22 @@
 """The cache's admin endpoints, and the hook later parts cache computed results through."""
 
-import uuid
 from pathlib import Path
 
 import httpx
 import pytest
 from fastapi import FastAPI
 
-from linkedin_posts.auth import service
-from linkedin_posts.auth.models import Role
 from linkedin_posts.cache.content import open_content_cache
-from linkedin_posts.config import Settings
 from linkedin_posts.main import create_app
-from tests.conftest import PASSWORD, Account, assert_problem, make_settings, open_account, serving
+from tests.conftest import Account, assert_problem, make_settings, open_account, open_admin, serving
 
 STATS = "/v1/admin/cache/stats"
 CLEAR = "/v1/admin/cache/clear"
 
 
 @pytest.fixture
-async def admin(app: FastAPI, client: httpx.AsyncClient, settings: Settings) -> Account:
-    email = f"admin-{uuid.uuid4().hex[:12]}@example.com"
-    async with app.state.session_factory() as session:
-        user = await service.create_user(
-            session, settings=settings, email=email, password=PASSWORD, role=Role.ADMIN
-        )
-        await session.commit()
-    login = await client.post("/v1/auth/token", data={"username": email, "password": PASSWORD})
-    assert login.status_code == 200, login.text
-    return Account(id=str(user.id), email=email, token=login.json()["access_token"])
+async def admin(app: FastAPI, client: httpx.AsyncClient) -> Account:
+    return await open_admin(app, client)
 
 
 async def test_members_get_403(client: httpx.AsyncClient, account: Account) -> None:

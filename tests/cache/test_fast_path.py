@@ -219,3 +219,15 @@ async def test_hits_still_run_out_of_rate_limit(migrated_url: str) -> None:
     body = assert_problem(answers[3], 429, "rate_limited")
     assert body["route_class"] == "read"
     assert answers[3].headers["Retry-After"]
+
+
+async def test_a_hit_refuses_what_the_route_refuses(
+    client: httpx.AsyncClient, account: Account, create_post: CreatePost
+) -> None:
+    post = await create_post(account)
+    url = post_url(post["id"])
+    await client.get(url, headers=account.headers)
+
+    too_long = await client.get(url, headers={**account.headers, "If-None-Match": "0" * 257})
+
+    assert_problem(too_long, 422, "validation_error")

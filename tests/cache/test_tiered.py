@@ -137,8 +137,8 @@ async def test_invalidate_drops_the_key_from_memory() -> None:
     await cache.get_or_load("other", load, TEXT)
     await cache.invalidate(["k"])
 
-    assert cache.peek("k") is MISSING
-    assert cache.peek("other") == "v"
+    assert cache.memory.get("k") is MISSING
+    assert cache.memory.get("other") == "v"
     assert await cache.get_or_load("k", load, TEXT) == ("v", Level.MISS)
     assert load.calls == 3
 
@@ -196,10 +196,10 @@ async def test_an_invalidation_in_one_process_reaches_the_others_memory() -> Non
     async with process() as a, process() as b:
         await a.get_or_load(key, Loader("old"), TEXT)
         assert await b.get_or_load(key, refuse(), TEXT) == ("old", Level.L2)
-        assert b.peek(key) == "old"
+        assert b.memory.get(key) == "old"
 
         await a.invalidate([key])
-        await eventually(lambda: b.peek(key) is MISSING)
+        await eventually(lambda: b.memory.get(key) is MISSING)
         assert await b.get_or_load(key, Loader("new"), TEXT) == ("new", Level.MISS)
 
 

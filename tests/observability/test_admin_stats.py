@@ -4,34 +4,22 @@ import asyncio
 import os
 import platform
 import time
-import uuid
 
 import httpx
 import pytest
 from fastapi import FastAPI
 
 import linkedin_posts
-from linkedin_posts.auth import service
-from linkedin_posts.auth.models import Role
 from linkedin_posts.config import Settings
 from linkedin_posts.observability.loop_lag import LoopLagMonitor
-from tests.conftest import PASSWORD, Account, assert_problem
+from tests.conftest import Account, assert_problem, open_admin
 
 STATS = "/v1/admin/stats"
 
 
 @pytest.fixture
-async def admin(app: FastAPI, client: httpx.AsyncClient, settings: Settings) -> Account:
-    """An administrator made the way `linkedin-posts create-user --admin` makes one."""
-    email = f"admin-{uuid.uuid4().hex[:12]}@example.com"
-    async with app.state.session_factory() as session:
-        user = await service.create_user(
-            session, settings=settings, email=email, password=PASSWORD, role=Role.ADMIN
-        )
-        await session.commit()
-    login = await client.post("/v1/auth/token", data={"username": email, "password": PASSWORD})
-    assert login.status_code == 200, login.text
-    return Account(id=str(user.id), email=email, token=login.json()["access_token"])
+async def admin(app: FastAPI, client: httpx.AsyncClient) -> Account:
+    return await open_admin(app, client)
 
 
 def block_the_loop(seconds: float) -> None:

@@ -86,7 +86,7 @@ async def read_me(user: CurrentUser) -> Principal:
     "/me",
     status_code=status.HTTP_204_NO_CONTENT,
     dependencies=[Depends(require_json)],
-    responses=problem_responses(403, 415, 422),
+    responses=problem_responses(400, 403, 415, 422),
 )
 async def delete_me(
     confirmation: AccountDeletion,

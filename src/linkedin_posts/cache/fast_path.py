@@ -28,6 +28,7 @@ from linkedin_posts.cache.http import CACHE_CONTROL, etag_matches
 from linkedin_posts.cache.memory import MISSING
 from linkedin_posts.cache.tiered import Level, TieredCache
 from linkedin_posts.errors import AppError, app_error_handler
+from linkedin_posts.posts.dependencies import MAX_CONDITION_LENGTH
 from linkedin_posts.posts.router import router as posts_router
 from linkedin_posts.ratelimit.dependencies import enforce, principal_identity
 
@@ -82,6 +83,8 @@ class CachedReadMiddleware:
             elif name == b"x-api-key":
                 api_key = value
             elif name == b"if-none-match":
+                if len(value) > MAX_CONDITION_LENGTH:
+                    return None  # the route refuses it (422); so must a hit
                 if_none_match = value.decode("latin-1")
         principal = self._principal(state, cache, authorization, api_key)
         if principal is None:

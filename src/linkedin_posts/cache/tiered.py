@@ -133,14 +133,6 @@ class TieredCache:
 
     # -- reads ---------------------------------------------------------------------------------
 
-    def peek(self, key: str) -> Any:
-        """The value in memory or MISSING, without loading (the fast path's lookup)."""
-        value = self.memory.get(key)
-        if value is not MISSING:
-            self.counts.l1.hits += 1
-            _L1_HIT.inc()
-        return value
-
     def count_fast_hit(self) -> None:
         """A request answered by the fast path: its credential and its post, both in memory."""
         self.counts.l1.hits += 2

@@ -17,11 +17,13 @@ async def load_owned_post(
 
 # Someone else's post is a 404: the owner is part of the lookup.
 EditablePost = Annotated[Post, Depends(load_owned_post)]
+# Longer conditional headers are refused (422), not compared.
+MAX_CONDITION_LENGTH = 256
 IfMatch = Annotated[
     str | None,
     Header(
-        max_length=256,
+        max_length=MAX_CONDITION_LENGTH,
         description='Only act if the post is still at this version (its ETag, e.g. "3").',
     ),
 ]
-IfNoneMatch = Annotated[str | None, Header(max_length=256)]
+IfNoneMatch = Annotated[str | None, Header(max_length=MAX_CONDITION_LENGTH)]
