@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from sqlalchemy.exc import SQLAlchemyError
+from starlette.types import Receive, Scope, Send
 
 from linkedin_posts import __version__
 from linkedin_posts.api import API_PREFIX, API_ROUTERS
@@ -15,7 +16,7 @@ from linkedin_posts.auth.security import VerifiedTokens
 from linkedin_posts.body_limit import BodySizeLimitMiddleware
 from linkedin_posts.cache import open_cache
 from linkedin_posts.cache.content import open_content_cache
-from linkedin_posts.cache.fast_path import CachedReadMiddleware
+from linkedin_posts.cache.front_door import CachedReadFrontDoor
 from linkedin_posts.cache.tiered import TieredCache
 from linkedin_posts.config import Settings, get_settings
 from linkedin_posts.database import create_engine, create_session_factory, sessions_of
@@ -27,7 +28,7 @@ from linkedin_posts.observability.request_context import RequestContextMiddlewar
 from linkedin_posts.posts import service as posts_service
 from linkedin_posts.protection.compression import compression_middleware
 from linkedin_posts.protection.cors import ProblemCORSMiddleware
-from linkedin_posts.protection.load_shedding import LoadSheddingMiddleware
+from linkedin_posts.protection.load_shedding import InFlight, LoadSheddingMiddleware
 from linkedin_posts.protection.security_headers import SecurityHeadersMiddleware
 from linkedin_posts.protection.timeout import RequestTimeoutMiddleware
 from linkedin_posts.protection.trusted_hosts import TrustedHostMiddleware
@@ -63,6 +64,18 @@ def tune_garbage_collector() -> None:
     gc.freeze()
     _, older, oldest = gc.get_threshold()
     gc.set_threshold(YOUNG_GENERATION_THRESHOLD, older, oldest)
+
+
+class LinkedInPostsAPI(FastAPI):
+    """FastAPI, with cached reads answered before its routing (cache/front_door.py)."""
+
+    front_door: CachedReadFrontDoor | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        door = self.front_door
+        if door is not None and scope["type"] == "http" and await door.serve(scope, receive, send):
+            return
+        await super().__call__(scope, receive, send)
 
 
 async def warm_up(app: FastAPI, cache: TieredCache, count: int) -> None:
@@ -124,7 +137,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             metrics.process_stopped()
 
     docs = settings.docs_on
-    app = FastAPI(
+    app = LinkedInPostsAPI(
         title="LinkedIn Posts API",
         version=__version__,
         description=DESCRIPTION,
@@ -144,10 +157,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # its request id and is safe in a browser. Shedding comes before the body is read.
     app.add_middleware(RequestTimeoutMiddleware, seconds=settings.request_timeout_seconds)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
-    if settings.cache_enabled:
-        # Outside the deadline and the body cap, which a hit in memory needs neither of; inside
-        # everything else, so a hit is counted, logged, limited and carries the same headers.
-        app.add_middleware(CachedReadMiddleware)
     if settings.ratelimit_enabled:
         app.add_middleware(RateLimitHeadersMiddleware)
     if settings.compression_enabled:
@@ -156,7 +165,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             minimum_size=settings.compression_min_bytes,
             level=settings.compression_level,
         )
-    app.add_middleware(LoadSheddingMiddleware, max_in_flight=settings.max_in_flight)
+    app.state.in_flight = in_flight = InFlight(settings.max_in_flight)
+    app.add_middleware(LoadSheddingMiddleware, in_flight=in_flight)
     if settings.cors_origins:
         app.add_middleware(
             ProblemCORSMiddleware,
@@ -178,4 +188,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     if settings.metrics_enabled:
         app.include_router(metrics.router)
+    if settings.cache_enabled and not tracing.tracing_enabled():
+        # With tracing on, every request goes through the instrumented stack to get its span.
+        app.front_door = CachedReadFrontDoor(app, settings)
     return app

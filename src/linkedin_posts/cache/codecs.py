@@ -1,6 +1,6 @@
 """How values are kept: as the bytes a response sends, so a hit costs no serialization."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -16,6 +16,8 @@ class EncodedResponse:
 
     body: bytes
     etag: str
+    # The body compressed, by content coding, made on a hit's first need (cache/front_door.py).
+    encoded: dict[str, bytes] = field(default_factory=dict, compare=False, repr=False)
 
 
 class ResponseCodec:

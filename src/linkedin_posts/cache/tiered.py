@@ -134,7 +134,7 @@ class TieredCache:
     # -- reads ---------------------------------------------------------------------------------
 
     def count_fast_hit(self) -> None:
-        """A request answered by the fast path: its credential and its post, both in memory."""
+        """A request answered by the front door: its credential and its post, both in memory."""
         self.counts.l1.hits += 2
         _L1_HIT.inc(2)
 

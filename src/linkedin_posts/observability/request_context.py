@@ -128,10 +128,10 @@ class RequestContextMiddleware:
             # Health probes arrive every few seconds from every balancer: counted, not logged.
             log_it = self.access_log and not scope["path"].startswith("/health/")
             if self.metrics_on or log_it:
-                self._record(scope, status, elapsed, log_it=log_it)
+                self.record(scope, status, elapsed, log_it=log_it)
             structlog.contextvars.reset_contextvars(**bound)
 
-    def _record(self, scope: Scope, status: int, elapsed: float, *, log_it: bool) -> None:
+    def record(self, scope: Scope, status: int, elapsed: float, *, log_it: bool) -> None:
         route = route_template(scope)
         method = metrics.method_label(scope["method"])
         if self.metrics_on:

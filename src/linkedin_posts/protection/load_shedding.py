@@ -14,6 +14,18 @@ EXEMPT_PREFIXES = ("/health/", "/metrics")
 RETRY_AFTER_SECONDS = 1
 
 
+class InFlight:
+    """Requests a process is working on, and its cap; shared with the cache's front door."""
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        self.count = 0
+
+    @property
+    def full(self) -> bool:
+        return self.count >= self.cap
+
+
 class LoadSheddingMiddleware:
     """Beyond `max_in_flight` requests, refuse instead of queueing.
 
@@ -22,16 +34,16 @@ class LoadSheddingMiddleware:
     Retry-After keeps the admitted requests fast and lets a load balancer try another process.
     """
 
-    def __init__(self, app: ASGIApp, *, max_in_flight: int) -> None:
+    def __init__(self, app: ASGIApp, *, in_flight: InFlight) -> None:
         self.app = app
-        self.max_in_flight = max_in_flight
-        self.in_flight = 0
+        self.in_flight = in_flight
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"].startswith(EXEMPT_PREFIXES):
             await self.app(scope, receive, send)
             return
-        if self.in_flight >= self.max_in_flight:
+        in_flight = self.in_flight
+        if in_flight.full:
             SHED.inc()
             response = problem_response(
                 status=503,
@@ -42,8 +54,8 @@ class LoadSheddingMiddleware:
             )
             await response(scope, receive, send)
             return
-        self.in_flight += 1
+        in_flight.count += 1
         try:
             await self.app(scope, receive, send)
         finally:
-            self.in_flight -= 1
+            in_flight.count -= 1

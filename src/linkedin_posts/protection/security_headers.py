@@ -18,20 +18,25 @@ DOCS_PATHS = frozenset({"/docs", "/docs/oauth2-redirect"})
 HSTS = "max-age=63072000; includeSubDomains"
 
 
+def security_headers(*, https: bool, docs: bool = False) -> list[tuple[bytes, bytes]]:
+    """Encoded once: no route of ours sets these, so they are appended, not merged."""
+    common = [
+        ("x-content-type-options", "nosniff"),
+        ("x-frame-options", "DENY"),
+        ("referrer-policy", "no-referrer"),
+    ]
+    if https:
+        # Only over HTTPS: sent over plain HTTP it would lock browsers out of a test setup.
+        common.append(("strict-transport-security", HSTS))
+    policy = DOCS_POLICY if docs else API_POLICY
+    return _encode([*common, ("content-security-policy", policy)])
+
+
 class SecurityHeadersMiddleware:
     def __init__(self, app: ASGIApp, *, https: bool) -> None:
         self.app = app
-        common = [
-            ("x-content-type-options", "nosniff"),
-            ("x-frame-options", "DENY"),
-            ("referrer-policy", "no-referrer"),
-        ]
-        if https:
-            # Only over HTTPS: sent over plain HTTP it would lock browsers out of a test setup.
-            common.append(("strict-transport-security", HSTS))
-        # Encoded once: no route of ours sets these, so they are appended, not merged.
-        self.api_headers = _encode([*common, ("content-security-policy", API_POLICY)])
-        self.docs_headers = _encode([*common, ("content-security-policy", DOCS_POLICY)])
+        self.api_headers = security_headers(https=https)
+        self.docs_headers = security_headers(https=https, docs=True)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

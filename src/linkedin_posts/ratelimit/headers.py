@@ -5,6 +5,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from linkedin_posts.ratelimit.windows import Decision
 
 
+def limit_headers(decision: Decision) -> list[tuple[bytes, bytes]]:
+    return [
+        (b"ratelimit-limit", b"%d" % decision.limit),
+        (b"ratelimit-remaining", b"%d" % decision.remaining),
+        (b"ratelimit-reset", b"%d" % decision.reset_seconds),
+    ]
+
+
 class RateLimitHeadersMiddleware:
     """Reads the decision the route's limit dependency left in the request state.
 
@@ -24,12 +32,7 @@ class RateLimitHeadersMiddleware:
             if message["type"] == "http.response.start":
                 decision: Decision | None = scope.get("state", {}).get("rate_limit")
                 if decision is not None:
-                    message["headers"] = [
-                        *message.get("headers", ()),
-                        (b"ratelimit-limit", b"%d" % decision.limit),
-                        (b"ratelimit-remaining", b"%d" % decision.remaining),
-                        (b"ratelimit-reset", b"%d" % decision.reset_seconds),
-                    ]
+                    message["headers"] = [*message.get("headers", ()), *limit_headers(decision)]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

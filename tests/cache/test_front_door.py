@@ -1,4 +1,4 @@
-"""The fast path: a cached GET /v1/posts/{id} answered before FastAPI, with nothing skipped.
+"""The front door: a cached GET /v1/posts/{id} answered before FastAPI, with nothing skipped.
 
 A hit must look to the client exactly like the slow path's answer (body, ETag, 304, headers),
 still be limited, logged and counted, and must never serve a credential the slow path would
@@ -45,7 +45,7 @@ def create_post(client: httpx.AsyncClient) -> CreatePost:
 
 @pytest.fixture
 def slow_path_reads(monkeypatch: pytest.MonkeyPatch) -> list[uuid.UUID]:
-    """Post ids the FastAPI route was asked for: the fast path never calls it."""
+    """Post ids the FastAPI route was asked for: the front door never calls it."""
     calls: list[uuid.UUID] = []
     original = service.read_encoded
 
@@ -231,3 +231,30 @@ async def test_a_hit_refuses_what_the_route_refuses(
     too_long = await client.get(url, headers={**account.headers, "If-None-Match": "0" * 257})
 
     assert_problem(too_long, 422, "validation_error")
+
+
+@pytest.mark.parametrize(
+    "accept_encoding", [None, "identity", "gzip", "br", "zstd", "gzip;q=0, br", "*"]
+)
+async def test_a_hit_is_compressed_as_the_stack_would(
+    client: httpx.AsyncClient,
+    account: Account,
+    slow_path_reads: list[uuid.UUID],
+    accept_encoding: str | None,
+) -> None:
+    long = await client.post(
+        POSTS, json={"body": "Lessons from a launch. " * 40}, headers=account.headers
+    )
+    url = post_url(long.json()["id"])
+    # httpx sends "gzip, deflate, br, zstd" unless told otherwise.
+    headers = {**account.headers, "Accept-Encoding": accept_encoding or ""}
+
+    stack = await client.get(url, headers=headers)
+    door = await client.get(url, headers=headers)
+
+    assert len(slow_path_reads) == 1
+    assert (stack.headers["X-Cache"], door.headers["X-Cache"]) == ("MISS", "HIT-L1")
+    assert door.json() == stack.json() == long.json()
+    for name in ("content-encoding", "vary", "content-type", "etag", "cache-control"):
+        assert door.headers.get(name) == stack.headers.get(name), name
+    assert set(door.headers) == set(stack.headers)
