@@ -61,14 +61,17 @@ def _request_ids() -> Iterator[str]:
 
 
 def _new_request_id() -> str:
-    global _ids, _ids_pid
-    if _ids_pid != os.getpid():  # a forked worker must not repeat its parent's ids
-        _ids, _ids_pid = _request_ids(), os.getpid()
     return next(_ids)
 
 
+def _restart_ids() -> None:
+    global _ids
+    _ids = _request_ids()
+
+
 _ids = _request_ids()
-_ids_pid = os.getpid()
+# A forked worker (gunicorn, multiprocessing's fork) must not repeat its parent's ids.
+os.register_at_fork(after_in_child=_restart_ids)
 
 
 class RequestContextMiddleware:
