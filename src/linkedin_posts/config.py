@@ -113,6 +113,13 @@ class Settings(BaseSettings):
         description="Each process pings Redis through its subscription this often; three "
         "unanswered pings count as a lost subscription.",
     )
+    cache_ack_timeout_seconds: float = Field(
+        default=0.1,
+        ge=0,
+        le=5,
+        description="A write waits this long at most for the other processes to confirm they "
+        "dropped its keys.",
+    )
     cache_lease_ms: int = Field(default=2000, ge=10, description="A loader's lease on a key.")
     cache_lease_wait_seconds: float = Field(
         default=0.5, ge=0, le=10, description="How long a miss waits for another loader's value."

@@ -53,6 +53,7 @@ def open_cache(settings: Settings) -> TieredCache | None:
         deaf_ttl_seconds=settings.cache_deaf_ttl_seconds,
         lease_wait_seconds=settings.cache_lease_wait_seconds,
         retry_seconds=settings.cache_redis_retry_seconds,
+        ack_timeout_seconds=settings.cache_ack_timeout_seconds,
     )
     cache.attach_bus(
         InvalidationBus(

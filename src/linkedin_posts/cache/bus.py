@@ -45,6 +45,10 @@ class InvalidationBus:
         # Our own messages come back to us; their keys were dropped here before publishing.
         self.origin = uuid.uuid4().hex
         self.hearing = False
+        self.ack_channel = f"{KEY_PREFIX}:ack:{self.origin}"
+        self._ack_channel_bytes = self.ack_channel.encode()
+        self._acks: dict[str, int] = {}
+        self._acked: dict[str, asyncio.Event] = {}
         self._task: asyncio.Task[None] | None = None
         import redis.exceptions
 
@@ -59,9 +63,34 @@ class InvalidationBus:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
-    def announcement(self, keys: list[str]) -> bytes:
-        """What a write publishes on CHANNEL (the shared cache sends it with its deletes)."""
-        return orjson.dumps({"origin": self.origin, "keys": keys})
+    def announcement(self, keys: list[str]) -> tuple[str, bytes]:
+        """An id, and what a write publishes on CHANNEL (sent with the shared cache's deletes)."""
+        message_id = uuid.uuid4().hex
+        return message_id, orjson.dumps({"origin": self.origin, "id": message_id, "keys": keys})
+
+    def expect(self, message_id: str) -> None:
+        """Count acknowledgements of this message from now on (call before publishing it)."""
+        self._acks[message_id] = 0
+        self._acked[message_id] = asyncio.Event()
+
+    async def acknowledged(self, message_id: str, receivers: int, seconds: float) -> bool:
+        """Wait until `receivers` other processes have dropped the keys; False after `seconds`.
+
+        `receivers` counts the subscriptions Redis delivered the message to, this process's own
+        included while it hears the channel.
+        """
+        needed = receivers - (1 if self.hearing else 0)
+        event = self._acked[message_id]
+        try:
+            async with asyncio.timeout(seconds):
+                while self._acks[message_id] < needed:
+                    event.clear()
+                    await event.wait()
+        except TimeoutError:
+            return False
+        finally:
+            del self._acks[message_id], self._acked[message_id]
+        return True
 
     async def _listen(self) -> None:
         while True:
@@ -83,7 +112,7 @@ class InvalidationBus:
             await asyncio.sleep(self.ping_seconds)
 
     async def _subscribed(self, pubsub: "redis.client.PubSub") -> None:
-        await pubsub.subscribe(CHANNEL)
+        await pubsub.subscribe(CHANNEL, self.ack_channel)
         loop = asyncio.get_running_loop()
         last_heard = pinged = loop.time()
         awaiting_confirmation = True
@@ -93,27 +122,38 @@ class InvalidationBus:
             if message is not None:
                 last_heard = now
                 kind = message["type"]
-                if kind == "subscribe" and awaiting_confirmation:
+                if kind == "subscribe" and awaiting_confirmation and message["data"] == 2:
                     awaiting_confirmation = False
                     if not self.hearing:
                         # Whatever this process cached while deaf may be stale by now.
                         self.on_hearing()
                         self.hearing = True
                         logger.warning("cache: invalidation channel subscribed")
+                elif kind == "message" and message["channel"] == self._ack_channel_bytes:
+                    self._count_ack(message["data"])
                 elif kind == "message":
-                    self._received(message["data"])
+                    await self._received(message["data"])
             if now - last_heard > 3 * self.ping_seconds:
                 raise TimeoutError("the invalidation channel stopped answering pings")
             if now - pinged >= self.ping_seconds:
                 await pubsub.ping()
                 pinged = now
 
-    def _received(self, data: bytes) -> None:
+    async def _received(self, data: bytes) -> None:
         try:
             message = orjson.loads(data)
-            origin, keys = message["origin"], message["keys"]
+            origin, message_id, keys = message["origin"], message["id"], message["keys"]
         except (orjson.JSONDecodeError, KeyError, TypeError):
             logger.warning("cache: ignored a malformed invalidation message")
             return
-        if origin != self.origin:
-            self.on_keys(keys)
+        if origin == self.origin:
+            return
+        self.on_keys(keys)
+        # The writer answers its client once every process has dropped the keys.
+        await self.client.publish(f"{KEY_PREFIX}:ack:{origin}", message_id)
+
+    def _count_ack(self, data: bytes) -> None:
+        message_id = data.decode()
+        if message_id in self._acks:
+            self._acks[message_id] += 1
+            self._acked[message_id].set()

@@ -170,19 +170,25 @@ class SharedCache:
             return
         await self._call(self._set_if_leased, keys=[redis_key(key), lease_key(key)], args=[token])
 
-    async def invalidate(self, keys: list[str], announcement: bytes | None, channel: str) -> bool:
+    async def invalidate(
+        self, keys: list[str], announcement: bytes | None, channel: str
+    ) -> int | None:
         """Delete the values and their leases, then announce it, in one round trip.
 
-        False when Redis could not be reached (or the breaker is open): the caller retries later.
+        The number of subscribers the announcement reached (0 without one), or None when Redis
+        could not be reached (or the breaker is open): the caller retries later.
         """
         if not self._may_try():
-            return False
+            return None
         names = [name for key in keys for name in (redis_key(key), lease_key(key))]
         pipe = self.writer.pipeline(transaction=False)
         pipe.delete(*names)
         if announcement is not None:
             pipe.publish(channel, announcement)
-        return await self._call(pipe.execute) is not None
+        replies = await self._call(pipe.execute)
+        if replies is None:
+            return None
+        return int(replies[1]) if announcement is not None else 0
 
     async def delete_all(self) -> int | None:
         """Delete every entry of this schema version (SCAN, then UNLINK in batches)."""

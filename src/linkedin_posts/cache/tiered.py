@@ -74,6 +74,7 @@ class Counts:
     invalidations: int = 0
     remote_invalidations: int = 0
     lease_waits: int = 0
+    ack_timeouts: int = 0
 
 
 _L1_HIT = CACHE_REQUESTS.labels("l1", "hit")
@@ -94,6 +95,7 @@ class TieredCache:
         deaf_ttl_seconds: float = 1.0,
         lease_wait_seconds: float = 0.5,
         retry_seconds: float = 2.0,
+        ack_timeout_seconds: float = 0.1,
     ) -> None:
         self.memory = memory
         self.shared = shared
@@ -101,6 +103,7 @@ class TieredCache:
         self.deaf_ttl_seconds = deaf_ttl_seconds
         self.lease_wait_seconds = lease_wait_seconds
         self.retry_seconds = retry_seconds
+        self.ack_timeout_seconds = ack_timeout_seconds
         self.counts = Counts()
         self._flights: dict[str, asyncio.Future[tuple[Any, Level]]] = {}
         # Bumped by every invalidation applied here; a load that saw it change is not kept.
@@ -264,8 +267,18 @@ class TieredCache:
             return True
         assert self.shared is not None
         keys = list(self._pending)
-        announcement = None if self.bus is None else self.bus.announcement(keys)
-        if not await self.shared.invalidate(keys, announcement, CHANNEL):
+        bus = self.bus
+        if bus is None:
+            receivers = await self.shared.invalidate(keys, None, CHANNEL)
+        else:
+            message_id, announcement = bus.announcement(keys)
+            bus.expect(message_id)
+            receivers = await self.shared.invalidate(keys, announcement, CHANNEL)
+            # Wait (briefly) for the other processes to have dropped the keys, so that a read
+            # anywhere after this write's answer finds no old copy.
+            if not await bus.acknowledged(message_id, receivers or 0, self.ack_timeout_seconds):
+                self.counts.ack_timeouts += 1
+        if receivers is None:
             if len(self._pending) > MAX_PENDING:
                 logger.error("cache: %d invalidations could not reach Redis", len(self._pending))
             return False
@@ -304,9 +317,8 @@ class TieredCache:
         if self.shared is None or self.bus is None:
             return {"memory_entries": cleared, "redis_entries": None}
         deleted = await self.shared.delete_all()
-        announced = await self.shared.invalidate(
-            [CLEAR_ALL], self.bus.announcement([CLEAR_ALL]), CHANNEL
-        )
+        _, announcement = self.bus.announcement([CLEAR_ALL])
+        announced = await self.shared.invalidate([CLEAR_ALL], announcement, CHANNEL) is not None
         return {
             "memory_entries": cleared,
             "redis_entries": deleted,
@@ -340,6 +352,7 @@ class TieredCache:
             "levels": levels,
             "loads": counts.loads,
             "lease_waits": counts.lease_waits,
+            "acknowledgement_timeouts": counts.ack_timeouts,
             "invalidations": counts.invalidations,
             "remote_invalidations": counts.remote_invalidations,
             "pending_invalidations": len(self._pending),
