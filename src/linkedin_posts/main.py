@@ -101,7 +101,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.session_factory = create_session_factory(engine)
         app.state.reader = open_reader(settings, engine)
         app.state.redis = create_redis(settings)
-        app.state.cache = cache = open_cache(settings)
+        app.state.cache = cache = open_cache(settings, app.state.redis)
         app.state.verified_tokens = VerifiedTokens(
             settings, max_entries=settings.cache_token_entries if cache is not None else 0
         )

@@ -15,6 +15,7 @@ from linkedin_posts.cache import open_cache
 from linkedin_posts.cache.codecs import TEXT
 from linkedin_posts.cache.memory import MISSING, MemoryCache
 from linkedin_posts.cache.tiered import Level, TieredCache
+from linkedin_posts.redis_client import create_redis
 from tests.cache.test_shared import REDIS_URL, needs_redis, settings_for
 
 
@@ -162,7 +163,8 @@ async def process() -> AsyncIterator[TieredCache]:
     settings = settings_for(REDIS_URL).model_copy(
         update={"cache_redis_timeout_seconds": 0.5, "cache_lease_wait_seconds": 5.0}
     )
-    cache = open_cache(settings)
+    app_client = create_redis(settings)
+    cache = open_cache(settings, app_client)
     assert cache is not None
     assert cache.bus is not None
     cache.start()
@@ -172,6 +174,8 @@ async def process() -> AsyncIterator[TieredCache]:
         yield cache
     finally:
         await cache.stop()
+        assert app_client is not None
+        await app_client.aclose()
 
 
 def refuse() -> Callable[[], Awaitable[str]]:

@@ -5,7 +5,7 @@ Services read through `TieredCache.get_or_load`; writes name the keys they chang
 committed, before the response is sent.
 """
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,10 +16,18 @@ from linkedin_posts.cache.tiered import TieredCache
 from linkedin_posts.config import Settings
 from linkedin_posts.redis_client import create_redis
 
+if TYPE_CHECKING:
+    import redis.asyncio as redis
+
 _PENDING = "cache_keys"
 
 
-def open_cache(settings: Settings) -> TieredCache | None:
+def open_cache(settings: Settings, app_client: "redis.Redis | None") -> TieredCache | None:
+    """The cache, or None when LP_CACHE_ENABLED is off.
+
+    `app_client` is the app's Redis client (LP_REDIS_TIMEOUT_SECONDS), which sends the
+    invalidations; its owner closes it.
+    """
     if not settings.cache_enabled:
         return None
     memory = MemoryCache(
@@ -28,20 +36,18 @@ def open_cache(settings: Settings) -> TieredCache | None:
         ttl_seconds=settings.cache_l1_ttl_seconds,
         policy=settings.cache_l1_policy,
     )
-    if not settings.redis_url:
+    if app_client is None:
         return TieredCache(memory)
-    # Its own clients: the cache's timeout is tens of milliseconds, the rate limiter's longer.
+    # Reads on a client of their own: the cache's timeout is tens of milliseconds.
     client = create_redis(settings, timeout=settings.cache_redis_timeout_seconds)
     # No retries: a dropped subscription must surface, since messages sent while it was down
     # are lost and memory must be cleared.
     subscriber = create_redis(settings, retries=0)
     assert client is not None
     assert subscriber is not None
-    writer = create_redis(settings)
-    assert writer is not None
     shared = SharedCache(
         client,
-        writer=writer,
+        writer=app_client,
         ttl_seconds=settings.cache_l2_ttl_seconds,
         lease_ms=settings.cache_lease_ms,
         compress_min_bytes=settings.cache_compress_min_bytes,

@@ -102,9 +102,9 @@ class SharedCache:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.client = client
-        # Invalidations go through a client with the longer LP_REDIS_TIMEOUT_SECONDS: a read may
-        # give up on a slow Redis and use the database, but a dropped invalidation leaves other
-        # processes serving what a write replaced (or accepting a revoked key).
+        # Invalidations go through the app's client, with the longer LP_REDIS_TIMEOUT_SECONDS: a
+        # read may give up on a slow Redis and use the database, but a dropped invalidation leaves
+        # other processes serving what a write replaced (or accepting a revoked key).
         self.writer = writer or client
         self.ttl_ms = int(ttl_seconds * 1000)
         self.lease_ms = lease_ms

@@ -130,9 +130,7 @@ class TieredCache:
             await self.bus.stop()
             await self.bus.client.aclose()
         if self.shared is not None:
-            await self.shared.client.aclose()
-            if self.shared.writer is not self.shared.client:
-                await self.shared.writer.aclose()
+            await self.shared.client.aclose()  # its writer is the app's, closed by the app
 
     # -- reads ---------------------------------------------------------------------------------
 
