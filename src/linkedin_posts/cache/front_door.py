@@ -57,7 +57,6 @@ from linkedin_posts.ratelimit.dependencies import enforce, principal_identity
 from linkedin_posts.ratelimit.headers import limit_headers
 
 PREFIX = "/v1/posts/"
-ROUTE = "/v1/posts/{post_id}"
 # Lower-case and hyphenated, as str(UUID) writes it into cache keys.
 _CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _PATH_LENGTH = len(PREFIX) + 36

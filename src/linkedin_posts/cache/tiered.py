@@ -26,8 +26,7 @@ from linkedin_posts.observability.metrics import CACHE_INVALIDATIONS, CACHE_REQU
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
-# Invalidations waiting for Redis beyond this are replaced by clearing (a restart of the
-# processes' memory is then the only safe bound; logged).
+# Invalidations waiting for Redis beyond this are logged as an error at every failed retry.
 MAX_PENDING = 10_000
 # Announced by clear_everywhere: no key is named "*".
 CLEAR_ALL = "*"
@@ -186,24 +185,23 @@ class TieredCache:
                 self.counts.l2.misses += 1
                 _L2_MISS.inc()
         self.counts.loads += 1
+        lease = found.token if found is not None and found.outcome is Lookup.LEASED else None
         try:
             value = await load()
         except BaseException:
-            if found is not None and found.outcome is Lookup.LEASED:
+            if lease is not None:
                 assert shared is not None
-                assert found.token is not None
                 # Let other processes load now rather than wait for the lease to lapse.
-                await shared.release(key, found.token)
+                await shared.release(key, lease)
             raise
         keep = True
-        if found is not None and found.outcome is Lookup.LEASED:
+        if lease is not None:
             assert shared is not None
-            assert found.token is not None
             if value is None:
-                await shared.release(key, found.token)
+                await shared.release(key, lease)
             else:
                 # Refused when a write deleted the lease meanwhile: the value may be old.
-                keep = await shared.set_if_leased(key, found.token, codec.dumps(value))
+                keep = await shared.set_if_leased(key, lease, codec.dumps(value))
         if value is not None and keep:
             self._remember(key, value, codec, generation)
         return value, Level.MISS
