@@ -24,7 +24,6 @@ import argparse
 import json
 import random
 import shlex
-import signal
 import statistics
 import sys
 import tempfile
@@ -39,7 +38,7 @@ import redis
 import report
 import seed
 import servers
-from run import Interrupted, log, metadata_of_run, on_signal, server_env
+from run import log, metadata_of_run, run_and_save, server_env
 
 from linkedin_posts.auth import security
 
@@ -651,23 +650,10 @@ def run(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGHUP, on_signal)
-    try:
-        results = run(args, argv)
-    except (Interrupted, KeyboardInterrupt) as exc:
-        reason = exc or "Ctrl-C"
-        print(f"interrupted ({reason}): servers stopped, database dropped", file=sys.stderr)
+    saved = run_and_save(run, args, argv)
+    if saved is None:
         return 130
-
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    args.results_dir.mkdir(parents=True, exist_ok=True)
-    results_path = args.results_dir / f"{stamp}-{args.label}.json"
-    results_path.write_text(json.dumps(results, indent=2) + "\n")
-    try:
-        shown = results_path.resolve().relative_to(ROOT).as_posix()
-    except ValueError:
-        shown = str(results_path)
+    results, shown = saved
 
     print()
     print(cached_table(results))

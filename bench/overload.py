@@ -27,12 +27,10 @@ step is bounded in time; servers stopped and the database dropped however the ru
 """
 
 import argparse
-import json
 import os
 import resource
 import shlex
 import shutil
-import signal
 import socket
 import statistics
 import subprocess
@@ -102,6 +100,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="run one part: cost (1) or overload (capacity and overload, 2-3)",
     )
     parser.add_argument("--results-dir", type=Path, default=ROOT / "bench" / "results")
+    parser.add_argument("--label", default="protection", help="suffix of the results file")
     args = parser.parse_args(argv)
     if args.duration < 1 or args.rounds < 2 or args.overload_connections < 1:
         parser.error("--duration must be at least 1, --rounds at least 2, connections at least 1")
@@ -593,24 +592,15 @@ def measure(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, run.on_signal)
-    signal.signal(signal.SIGHUP, run.on_signal)
     ensure_wrk()
     raise_open_files(args.overload_connections + 1024)
-    try:
-        results = measure(args, argv)
-    except (run.Interrupted, KeyboardInterrupt) as exc:
-        print(
-            f"interrupted ({exc or 'Ctrl-C'}): servers stopped, database dropped", file=sys.stderr
-        )
+    saved = run.run_and_save(measure, args, argv)
+    if saved is None:
         return 130
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    args.results_dir.mkdir(parents=True, exist_ok=True)
-    path = args.results_dir / f"{stamp}-protection.json"
-    path.write_text(json.dumps(results, indent=2) + "\n")
+    results, shown = saved
     print()
     print(tables(results))
-    print(f"\nraw results: {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+    print(f"\nraw results: {shown}")
     return 0 if all(t["met"] for t in results["targets"]) else 1
 
 

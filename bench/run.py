@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -317,9 +318,13 @@ def run(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
     return results
 
 
-def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    args = parse_args(argv)
+def run_and_save(
+    run: Callable[[argparse.Namespace, list[str]], dict[str, Any]],
+    args: argparse.Namespace,
+    argv: list[str],
+) -> tuple[dict[str, Any], str] | None:
+    """Run a benchmark, stopping cleanly on SIGTERM, SIGHUP or Ctrl-C (None), and write its raw
+    results to args.results_dir; return them with the file's path as the docs show it."""
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGHUP, on_signal)
     try:
@@ -327,7 +332,7 @@ def main(argv: list[str] | None = None) -> int:
     except (Interrupted, KeyboardInterrupt) as exc:
         reason = exc or "Ctrl-C"
         print(f"interrupted ({reason}): servers stopped, database dropped", file=sys.stderr)
-        return 130
+        return None
 
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     args.results_dir.mkdir(parents=True, exist_ok=True)
@@ -337,6 +342,16 @@ def main(argv: list[str] | None = None) -> int:
         shown = results_path.resolve().relative_to(ROOT).as_posix()
     except ValueError:
         shown = str(results_path)
+    return results, shown
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    args = parse_args(argv)
+    saved = run_and_save(run, args, argv)
+    if saved is None:
+        return 130
+    results, shown = saved
 
     print()
     print(report.results_table(results))
