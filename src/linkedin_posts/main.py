@@ -52,6 +52,8 @@ email as the username. Programs can send an API key as `Authorization: Bearer lp
 # flight, most of what a request allocates is alive at a collection of 700, so each one scanned
 # and promoted it for nothing. Measured: -9% CPU per GET /v1/posts/{id} (docs/benchmarks.md).
 YOUNG_GENERATION_THRESHOLD = 10_000
+# How long start-up waits for the cache's invalidation subscription before serving without it.
+STARTUP_SUBSCRIBE_SECONDS = 2.0
 
 
 def tune_garbage_collector() -> None:
@@ -108,6 +110,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.content_cache = content_cache = open_content_cache(settings, cache)
         if cache is not None:
             cache.start()
+            if cache.bus is not None:
+                # Until it hears the others, a process keeps entries for 1 s only and another's
+                # write may not reach it: serve once subscribed (unless Redis does not answer).
+                await cache.bus.until_hearing(STARTUP_SUBSCRIBE_SECONDS)
             if settings.cache_warmup_posts:
                 await warm_up(app, cache, settings.cache_warmup_posts)
         app.state.rate_limiter, app.state.login_lockout = open_rate_limits(

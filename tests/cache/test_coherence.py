@@ -44,6 +44,12 @@ def x_cache(response: httpx.Response) -> str:
     return response.headers["X-Cache"]
 
 
+async def test_a_started_app_already_hears_the_others(apps: tuple[Node, Node]) -> None:
+    # Otherwise a write elsewhere just after start-up could miss it (one CI run caught a stale
+    # read from an app whose subscription was not confirmed yet).
+    assert [node.app.state.cache.bus.hearing for node in apps] == [True, True]
+
+
 async def test_x_cache_is_miss_then_memory_and_redis_on_the_other_app(
     apps: tuple[Node, Node], account: Account
 ) -> None:

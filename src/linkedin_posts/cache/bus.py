@@ -45,6 +45,7 @@ class InvalidationBus:
         # Our own messages come back to us; their keys were dropped here before publishing.
         self.origin = uuid.uuid4().hex
         self.hearing = False
+        self._heard = asyncio.Event()  # set while hearing
         self.ack_channel = f"{KEY_PREFIX}:ack:{self.origin}"
         self._ack_channel_bytes = self.ack_channel.encode()
         self._acks: dict[str, int] = {}
@@ -56,6 +57,15 @@ class InvalidationBus:
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._listen(), name="cache-invalidation-listener")
+
+    async def until_hearing(self, seconds: float) -> bool:
+        """Wait for the subscription, up to `seconds`; False if Redis did not answer by then."""
+        try:
+            async with asyncio.timeout(seconds):
+                await self._heard.wait()
+        except TimeoutError:
+            return False
+        return True
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -105,6 +115,7 @@ class InvalidationBus:
                         "briefly until it is back",
                     )
                     self.hearing = False
+                    self._heard.clear()
                     self.on_deaf()
             finally:
                 with contextlib.suppress(*self._failures):
@@ -128,6 +139,7 @@ class InvalidationBus:
                         # Whatever this process cached while deaf may be stale by now.
                         self.on_hearing()
                         self.hearing = True
+                        self._heard.set()
                         logger.warning("cache: invalidation channel subscribed")
                 elif kind == "message" and message["channel"] == self._ack_channel_bytes:
                     self._count_ack(message["data"])
