@@ -1,0 +1,1 @@
+"""LinkedIn's wire formats: little text and the Posts API body."""
