@@ -2,8 +2,10 @@
 
 from fastapi import APIRouter
 
+from linkedin_posts.analysis.router import router as analysis_router
 from linkedin_posts.auth.router import api_keys_router, auth_router, users_router
 from linkedin_posts.cache.router import router as cache_admin_router
+from linkedin_posts.linkedin.router import router as linkedin_router
 from linkedin_posts.observability import admin
 from linkedin_posts.posts.router import router as posts_router
 
@@ -13,6 +15,8 @@ API_PREFIX = "/v1"
 # request's CPU (docs/benchmarks.md). The first full match wins, so the hottest router goes first.
 API_ROUTERS: tuple[APIRouter, ...] = (
     posts_router,
+    analysis_router,
+    linkedin_router,
     auth_router,
     users_router,
     api_keys_router,

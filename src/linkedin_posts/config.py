@@ -179,6 +179,26 @@ class Settings(BaseSettings):
     redis_timeout_seconds: float = Field(default=0.25, gt=0, le=30)
     sentry_dsn: SecretStr | None = None
 
+    # Text analysis. Each language's detection model costs memory: list only those you need.
+    analysis_languages: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["en", "es", "fr", "de", "pt", "it", "nl"],
+        description="Languages detected (ISO 639-1 codes, comma-separated).",
+    )
+    analysis_accuracy: Literal["low", "high"] = Field(
+        default="low",
+        description="Language detection models: low ~2 MB, high ~28 MB per language.",
+    )
+    analysis_preload: bool = Field(
+        default=False, description="Load the analysis models at start instead of first use."
+    )
+    analysis_executor: Literal["thread", "process"] = Field(
+        default="thread", description="Where analyses run, off the event loop."
+    )
+    analysis_workers: int = Field(
+        default=1, ge=1, le=64, description="Threads or processes for analyses, per API process."
+    )
+    analysis_keywords: int = Field(default=8, ge=1, le=20, description="Keywords returned.")
+
     ai_provider: Literal["template", "openai"] = "template"
     ai_base_url: str | None = None
     ai_model: str = "gpt-4o-mini"
@@ -201,6 +221,27 @@ class Settings(BaseSettings):
         except ValueError as exc:
             raise ValueError(f"{value!r} is not a rate such as '10/minute' ({exc})") from None
         return value
+
+    @field_validator("analysis_languages", mode="before")
+    @classmethod
+    def split_languages(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip().lower() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("analysis_languages")
+    @classmethod
+    def check_languages(cls, value: list[str]) -> list[str]:
+        from lingua import IsoCode639_1  # here, so importing settings loads no lingua
+
+        if not value:
+            raise ValueError("list at least one language")
+        for code in value:
+            try:
+                IsoCode639_1.from_str(code)
+            except ValueError:
+                raise ValueError(f"{code!r} is not an ISO 639-1 code lingua knows") from None
+        return list(dict.fromkeys(value))
 
     @field_validator("trusted_hosts", "cors_origins", mode="before")
     @classmethod

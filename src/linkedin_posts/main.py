@@ -11,6 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.types import Receive, Scope, Send
 
 from linkedin_posts import __version__
+from linkedin_posts.analysis.runner import AnalysisRunner
 from linkedin_posts.api import API_PREFIX, API_ROUTERS
 from linkedin_posts.auth.security import VerifiedTokens
 from linkedin_posts.body_limit import BodySizeLimitMiddleware
@@ -108,6 +109,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings, max_entries=settings.cache_token_entries if cache is not None else 0
         )
         app.state.content_cache = content_cache = open_content_cache(settings, cache)
+        app.state.analysis = analysis = AnalysisRunner(settings)
+        if settings.analysis_preload:
+            await analysis.preload()
         if cache is not None:
             cache.start()
             if cache.bus is not None:
@@ -136,6 +140,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if cache is not None:
                 await cache.stop()
             content_cache.close()
+            analysis.close()
             if app.state.redis is not None:
                 await app.state.redis.aclose()
             await app.state.reader.close()

@@ -4,6 +4,7 @@ The checks here are written without the module's own patterns: a small scanner o
 and a plain escaper, so a mistake in the module cannot hide behind itself.
 """
 
+import operator
 from typing import NamedTuple
 
 import pytest
@@ -68,7 +69,9 @@ def assert_little_text(little: str) -> None:
 # --- strategies -----------------------------------------------------------------------------
 
 tag_chars = st.characters(categories=("L", "M", "N"), include_characters="_-\u200c\u200d")
-tags = st.text(tag_chars, min_size=1, max_size=12)
+# A hashtag starts with a letter, digit or `_` (a `#` before marks is the keycap emoji #️⃣).
+tag_starts = st.characters(categories=("L", "N"), include_characters="_")
+tags = st.builds(operator.add, tag_starts, st.text(tag_chars, max_size=11))
 person_urns = st.from_regex(r"urn:li:person:[A-Za-z0-9_-]{1,12}", fullmatch=True)
 organization_urns = st.from_regex(r"urn:li:organization:[0-9]{1,10}", fullmatch=True)
 urns = person_urns | organization_urns
@@ -221,3 +224,8 @@ def test_hashtags_and_mentions_in_order() -> None:
 def test_hashtag_pattern_is_the_hashtag_definition() -> None:
     found = [m["tag"] for m in HASHTAG_PATTERN.finditer("#a C# #b-c #")]
     assert found == ["a", "b-c"]
+
+
+def test_the_keycap_emoji_is_not_a_hashtag() -> None:
+    assert hashtags("Top tips #\ufe0f\u20e3 today") == []
+    assert escape("#\ufe0f\u20e3") == "\\#\ufe0f\u20e3"

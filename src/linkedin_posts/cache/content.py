@@ -4,6 +4,8 @@ disk for the embedded shape, where results outlive a restart.
 
     result = await state.content_cache.get_or_compute("analysis", (language, text), compute)
 
+A result is any JSON value, or with `codec=codecs.BYTES` the JSON body itself, sent as it is kept.
+
 Never invalidated: the same inputs give the same result; the TTLs retire old entries. Whatever
 goes into the result must therefore be in `parts` (model, prompt, options, schema version).
 """
@@ -11,10 +13,8 @@ goes into the result must therefore be in `parts` (model, prompt, options, schem
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-import orjson
-
 from linkedin_posts.cache import codecs, keys
-from linkedin_posts.cache.tiered import TieredCache
+from linkedin_posts.cache.tiered import Codec, TieredCache
 from linkedin_posts.config import Settings
 
 
@@ -56,24 +56,28 @@ class ContentCache:
         self.disk = disk
 
     async def get_or_compute(
-        self, kind: str, parts: Sequence[str], compute: Callable[[], Awaitable[Any]]
+        self,
+        kind: str,
+        parts: Sequence[str],
+        compute: Callable[[], Awaitable[Any]],
+        codec: Codec[Any] = codecs.JSON,
     ) -> Any:
-        """The JSON-serializable result for these inputs, computed at most once per key."""
+        """The result for these inputs, computed at most once per key."""
         key = keys.content(kind, *parts)
 
         async def load() -> Any:
             if self.disk is not None:
                 stored = self.disk.get(key)
                 if stored is not None:
-                    return orjson.loads(stored)
+                    return codec.loads(stored)
             result = await compute()
             if self.disk is not None:
-                self.disk.set(key, orjson.dumps(result))
+                self.disk.set(key, codec.dumps(result))
             return result
 
         if self.tiered is None:
             return await load()
-        value, _ = await self.tiered.get_or_load(key, load, codecs.JSON)
+        value, _ = await self.tiered.get_or_load(key, load, codec)
         return value
 
     def stats(self) -> dict[str, Any] | None:

@@ -23,7 +23,8 @@ ENTITY_URN = r"urn:li:(?:person:[A-Za-z0-9_-]{1,64}|organization:[0-9]{1,64})"
 # always a tag the post schema accepts. A `#` right after one of them (`C#`, `abc#def`) is
 # not a hashtag, and neither is a run longer than a tag may be.
 _TAG_CHAR = r"[\p{L}\p{M}\p{N}_\u200C\u200D-]"
-_HASHTAG = rf"(?<!{_TAG_CHAR})#(?P<tag>{_TAG_CHAR}{{1,50}}+)(?!{_TAG_CHAR})"
+# A tag starts with a letter, digit or `_`: in the keycap emoji #️⃣ the `#` is followed by marks.
+_HASHTAG = rf"(?<!{_TAG_CHAR})#(?P<tag>[\p{{L}}\p{{N}}_]{_TAG_CHAR}{{0,49}}+)(?!{_TAG_CHAR})"
 # The name is bounded so a stray `@[` never scans the rest of the post.
 _MENTION = rf"@\[(?P<name>[^\[\]\n]{{1,100}})\]\((?P<urn>{ENTITY_URN})\)"
 

@@ -108,6 +108,12 @@ CACHE_REDIS_DOWN = Gauge(
     multiprocess_mode="livemax",
 )
 
+ANALYSIS_SECONDS = Histogram(
+    "lp_analysis_duration_seconds",
+    "Time to analyse one text that no cache level held, queueing for the analysis pool included.",
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+)
+
 # Always 1; the labels carry the information. `livemax` keeps it 1 however many workers run
 # (`livesum` would count workers, `all` would add a pid label per worker) and, being a live
 # mode, drops a stopped worker's labels, so a worker restarted after an upgrade in place does

@@ -95,6 +95,14 @@ async def read_encoded(
     return found, level
 
 
+async def read(
+    reader: Reader, cache: TieredCache | None, *, owner_id: uuid.UUID, post_id: uuid.UUID
+) -> PostRead:
+    """The post, through the cache: for the domains that work on a post (analysis, LinkedIn)."""
+    found, _ = await read_encoded(reader, cache, owner_id=owner_id, post_id=post_id)
+    return PostRead.model_validate_json(found.body)
+
+
 async def list_encoded(
     open_session: Callable[[], AbstractAsyncContextManager[AsyncSession]],
     cache: TieredCache | None,

@@ -1,0 +1,1 @@
+"""Text analysis of a post: language, readability, sentiment, keywords."""

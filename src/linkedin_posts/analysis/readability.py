@@ -1,0 +1,87 @@
+"""Readability: Flesch reading ease with each language's own constants, and a grade level.
+
+textstat 0.7.3 (later versions fetch an NLTK corpus at run time). Its language is state on an
+instance, so each language gets its own instance rather than sharing the module's global one
+between threads.
+"""
+
+import threading
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+# Languages for which textstat has Flesch constants of their own (Amstad, Fernández Huerta, ...);
+# any other language is measured with the English ones, and says so.
+OWN_CONSTANTS = frozenset({"en", "de", "es", "fr", "it", "nl", "ru"})
+# Syllables come from pyphen's hyphenation dictionaries, which cover these (and more).
+HYPHENATION = frozenset(
+    {"en", "de", "es", "fr", "it", "nl", "ru", "pt", "pl", "sv", "da", "nb", "cs", "hu", "ro"}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Readability:
+    reading_ease: float
+    reading_ease_formula: str
+    grade_level: float | None
+    grade_level_formula: str | None
+
+
+FORMULAS = {
+    "en": "flesch",
+    "de": "amstad",
+    "es": "fernandez_huerta",
+    "fr": "kandel_moles",
+    "it": "flesch_vacca",
+    "nl": "flesch_douma",
+    "ru": "flesch_oborneva",
+}
+
+
+class ReadabilityAnalysis:
+    def __init__(self) -> None:
+        self._by_language: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def _for(self, language: str) -> Any:
+        stats = self._by_language.get(language)
+        if stats is None:
+            with self._lock:
+                stats = self._by_language.get(language)
+                if stats is None:
+                    stats = self._by_language[language] = _textstat(language)
+        return stats
+
+    def load(self, language: str = "en") -> None:
+        self._for(language)
+
+    def measure(self, text: str, *, language: str | None) -> Readability:
+        # Syllables of a language pyphen cannot hyphenate (or of an unknown one) are counted
+        # as English ones; its grade would then mean nothing, so it gets none.
+        stats = self._for(language if language in HYPHENATION else "en")
+        ease = float(stats.flesch_reading_ease(text))
+        if language == "en":
+            grade: float | None = float(stats.flesch_kincaid_grade(text))
+            grade_formula: str | None = "flesch_kincaid"
+        elif language == "es":
+            grade, grade_formula = float(stats.crawford(text)), "crawford"
+        else:  # the Flesch-Kincaid grade is fitted to English school years only
+            grade, grade_formula = None, None
+        return Readability(
+            # The formulas run past both ends on one-line or one-word texts; the scale is 0-100.
+            reading_ease=round(min(max(ease, 0.0), 100.0), 1),
+            reading_ease_formula=FORMULAS.get(language or "", "flesch"),
+            grade_level=None if grade is None else round(max(grade, 0.0), 1),
+            grade_level_formula=grade_formula,
+        )
+
+
+def _textstat(language: str) -> Any:
+    with warnings.catch_warnings():
+        # textstat 0.7.3 imports pkg_resources, which warns that it is deprecated.
+        warnings.simplefilter("ignore", UserWarning)
+        from textstat.textstat import textstatistics  # type: ignore[import-untyped]
+
+    stats = textstatistics()
+    stats.set_lang(language)
+    return stats

@@ -1,0 +1,78 @@
+"""What a reader counts in a post: characters as LinkedIn counts them, words, emoji, links."""
+
+import re
+from dataclasses import dataclass
+
+import regex
+
+GRAPHEME = regex.compile(r"\X")
+# An emoji as a reader sees one: emoji-styled pictographs, text-styled ones turned emoji by VS16,
+# flags (regional indicator pairs) and keycaps. A bare "©" or "™" is text.
+EMOJI = regex.compile(r"\p{Emoji_Presentation}|\p{Extended_Pictographic}\uFE0F|\p{RI}|\u20E3")
+HAS_WORD = regex.compile(r"[\p{L}\p{N}]")
+# A number with separators (1,000 or 3.5) is one word.
+WORD = regex.compile(r"\p{N}+(?:[.,]\p{N}+)+|[\p{L}\p{N}][\p{L}\p{M}\p{N}'\u2019_-]*")
+# A sentence ends at . ! ? … (and their CJK forms) followed by a space or the end, or at a line end.
+SENTENCE_END = regex.compile(r"[.!?…\u3002\uff01\uff1f]+(?=\s|$)|\n")
+# Links LinkedIn turns clickable: with a scheme, starting www., or a bare host on a common TLD.
+# A bare host is written in lower case (so ASP.NET is not one) and is not an email's domain.
+LINK = re.compile(  # `re`: twice as fast as `regex` on this pattern
+    r"(?i:\b(?:https?://|www\.))[^\s<>\"]+"
+    r"|(?<![@\w.])(?:[a-z0-9-]+\.)+(?:com|org|net|io|co|ai|dev|app|gl|ly|in|me|es|de|fr|uk)"
+    r"(?:/[^\s<>\"]*)?\b"
+)
+# Punctuation that ends a sentence around a link rather than belonging to it.
+LINK_TRAILING = ".,;:!?)]}'\"\u2019\u201d"
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A piece of the text and where it is, in code points from the start."""
+
+    text: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class Counts:
+    characters: int
+    graphemes: int
+    words: int
+    sentences: int
+    lines: int
+    paragraphs: int
+    emojis: int
+
+
+def graphemes(text: str) -> list[str]:
+    return GRAPHEME.findall(text)
+
+
+def count(text: str, clusters: list[str], emoji: list[str]) -> Counts:
+    stripped = text.strip()
+    lines = stripped.split("\n") if stripped else []
+    paragraphs = [block for block in regex.split(r"\n[ \t\r]*\n", stripped) if block.strip()]
+    sentences = sum(1 for piece in SENTENCE_END.split(stripped) if HAS_WORD.search(piece))
+    return Counts(
+        characters=len(text),
+        graphemes=len(clusters),
+        words=len(WORD.findall(text)),
+        sentences=sentences,
+        lines=len(lines),
+        paragraphs=len(paragraphs),
+        emojis=len(emoji),
+    )
+
+
+def links(text: str) -> list[Span]:
+    found = []
+    for match in LINK.finditer(text):
+        url = match.group().rstrip(LINK_TRAILING)
+        found.append(Span(url, match.start(), match.start() + len(url)))
+    return found
+
+
+def emojis(clusters: list[str]) -> list[str]:
+    # Most clusters are ASCII, which holds no emoji: the cheap test first.
+    return [c for c in clusters if not c.isascii() and EMOJI.search(c)]
