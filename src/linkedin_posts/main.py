@@ -70,14 +70,18 @@ def tune_garbage_collector() -> None:
 
 
 class LinkedInPostsAPI(FastAPI):
-    """FastAPI, with cached reads answered before its routing (cache/front_door.py)."""
+    """FastAPI, with cached answers sent before its routing (cache/front_door.py)."""
 
     front_door: CachedReadFrontDoor | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         door = self.front_door
-        if door is not None and scope["type"] == "http" and await door.serve(scope, receive, send):
-            return
+        if door is not None and scope["type"] == "http":
+            # The front door may have read the body: the stack receives it from the door.
+            passed_on = await door.serve(scope, receive, send)
+            if passed_on is None:
+                return
+            receive = passed_on
         await super().__call__(scope, receive, send)
 
 

@@ -1,5 +1,6 @@
 """POST /v1/analyze, GET /v1/posts/{id}/analysis and GET /v1/posts/{id}/linkedin-payload."""
 
+import json
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -298,3 +299,87 @@ async def test_an_organization_may_publish(client: httpx.AsyncClient, account: A
     assert response.status_code == 200
     assert response.json()["author"] == "urn:li:organization:2414183"
     assert unescape(response.json()["commentary"]) == DRAFT
+
+
+# A repeated analysis is answered from memory before the framework (cache/front_door.py): it
+# must answer exactly as the route does, and leave every other body to the route.
+
+
+async def test_a_repeated_analysis_answers_as_the_route_did(
+    client: httpx.AsyncClient, account: Account
+) -> None:
+    text = f"Answered twice, computed once. What do you think? {uuid.uuid4()}"
+    first = await analyze(client, account, text=text)
+    again = await analyze(client, account, text=text)
+    zipped = await client.post(
+        ANALYZE, json={"text": text}, headers={**account.headers, "Accept-Encoding": "gzip"}
+    )
+
+    assert again.status_code == 200
+    assert again.content == first.content
+    assert again.headers["content-type"] == "application/json"
+    for name in ("x-request-id", "ratelimit-limit", "x-content-type-options", "vary"):
+        assert name in again.headers
+    assert again.headers["x-request-id"] != first.headers["x-request-id"]
+    assert zipped.headers["content-encoding"] == "gzip"
+    assert zipped.json() == first.json()
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "status", "code"),
+    [
+        ('{"text": TEXT, "tone": "bold"}', "application/json", 422, "validation_error"),
+        ('{"text": TEXT, "language": ""}', "application/json", 422, "validation_error"),
+        ('{"text": TEXT, "language": "EN"}', "application/json", 422, "validation_error"),
+        ('{"text": TEXT', "application/json", 400, "malformed_json"),
+        ('{"text": TEXT}', "text/plain", 415, "unsupported_media_type"),
+    ],
+)
+async def test_a_known_text_in_a_body_the_route_refuses_is_refused(
+    client: httpx.AsyncClient,
+    account: Account,
+    body: str,
+    content_type: str,
+    status: int,
+    code: str,
+) -> None:
+    text = f"Known to the cache. {uuid.uuid4()}"
+    assert (await analyze(client, account, text=text)).status_code == 200
+
+    response = await client.post(
+        ANALYZE,
+        content=body.replace("TEXT", json.dumps(text)),
+        headers={**account.headers, "Content-Type": content_type},
+    )
+
+    assert_problem(response, status, code)
+
+
+async def test_a_known_text_sent_in_pieces_or_too_large_is_read_as_the_route_reads_it(
+    migrated_url: str,
+) -> None:
+    app = create_app(make_settings(migrated_url, ratelimit_ai="1000/minute", max_body_bytes=2048))
+    text = f"Sent in pieces. {uuid.uuid4()}"
+    body = json.dumps({"text": text}).encode()
+
+    async def pieces() -> AsyncIterator[bytes]:
+        for start in range(0, len(body), 7):
+            yield body[start : start + 7]
+
+    async with serving(app) as client:
+        account = await open_account(client)
+        computed = await analyze(client, account, text=text)
+        chunked = await client.post(
+            ANALYZE,
+            content=pieces(),
+            headers={**account.headers, "Content-Type": "application/json"},
+        )
+        padded = await client.post(
+            ANALYZE,
+            content=body[:-1] + b" " * 2048 + b"}",
+            headers={**account.headers, "Content-Type": "application/json"},
+        )
+
+    assert chunked.status_code == 200, chunked.text
+    assert chunked.content == computed.content
+    assert_problem(padded, 413, "payload_too_large")

@@ -28,7 +28,7 @@ async def analyze(data: AnalyzeRequest, user: CurrentUser, request: Request) -> 
         text=data.text,
         language=data.language and data.language.value,
     )
-    return Response(body, media_type="application/json")
+    return Response(body.body, media_type="application/json")
 
 
 @router.get(
@@ -48,4 +48,4 @@ async def analyze_post(post_id: uuid.UUID, user: CurrentUser, request: Request) 
         owner_id=user.id,
         post_id=post_id,
     )
-    return Response(body, media_type="application/json")
+    return Response(body.body, media_type="application/json")

@@ -56,20 +56,6 @@ class JsonCodec:
         return len(orjson.dumps(value)) + OVERHEAD_BYTES
 
 
-class BytesCodec:
-    """Bytes kept as they are: a JSON body ready to send (analyses)."""
-
-    def dumps(self, value: bytes) -> bytes:
-        return value
-
-    def loads(self, data: bytes) -> bytes:
-        return data
-
-    def size(self, value: bytes) -> int:
-        return len(value) + OVERHEAD_BYTES
-
-
 RESPONSE = ResponseCodec()
 TEXT = TextCodec()
 JSON = JsonCodec()
-BYTES = BytesCodec()

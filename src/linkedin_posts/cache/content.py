@@ -4,7 +4,7 @@ disk for the embedded shape, where results outlive a restart.
 
     result = await state.content_cache.get_or_compute("analysis", (language, text), compute)
 
-A result is any JSON value, or with `codec=codecs.BYTES` the JSON body itself, sent as it is kept.
+A result is any JSON value, or with `codec=codecs.RESPONSE` the JSON body itself, sent as kept.
 
 Never invalidated: the same inputs give the same result; the TTLs retire old entries. Whatever
 goes into the result must therefore be in `parts` (model, prompt, options, schema version).

@@ -1,4 +1,4 @@
-"""GET /v1/posts/{id} answered from memory before the framework and its middleware stack.
+"""GET /v1/posts/{id} and repeated POST /v1/analyze answered from memory before the framework.
 
 Routing, dependency resolution and a stack of eight middlewares, each wrapping every send, cost
 several times what a hit in memory does (docs/benchmarks.md). The front door sits in the app's
@@ -11,7 +11,10 @@ is in this process's memory:
 - the credential: an API key whose principal is cached, or an access token this process has
   verified before (expiry still checked) whose user is cached. Revoking a key or deleting a user
   drops those entries in every process, so the next request goes the normal way and gets 401;
-- the post, cached under the caller's id, so nobody else's post is ever found;
+- the post, cached under the caller's id, so nobody else's post is ever found; or the analysis
+  of exactly this text (and language), which the route has validated and computed before: a
+  body that is anything but `{"text": ..., "language"?: ...}` as application/json, or larger than
+  the body cap, goes on to the route, with the body the front door read replayed to it;
 
 and only when no other layer would change the answer: the Host is allowed and there is no
 Origin while CORS is on. It compresses as the compression middleware would (same negotiation,
@@ -28,6 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import brotli  # type: ignore[import-untyped]
+import orjson
 import structlog
 import zstandard
 from starlette.requests import Request
@@ -35,6 +39,9 @@ from starlette.types import Message, Receive, Scope, Send
 from starlette_compress._utils import parse_accept_encoding  # the negotiation the stack uses
 
 from linkedin_posts import errors
+from linkedin_posts.analysis import service as analysis_service
+from linkedin_posts.analysis.router import router as analysis_router
+from linkedin_posts.analysis.schemas import LanguageCode
 from linkedin_posts.auth import security
 from linkedin_posts.auth.schemas import Principal
 from linkedin_posts.cache import keys
@@ -57,20 +64,40 @@ from linkedin_posts.ratelimit.dependencies import enforce, principal_identity
 from linkedin_posts.ratelimit.headers import limit_headers
 
 PREFIX = "/v1/posts/"
+ANALYZE_PATH = "/v1/analyze"
+_LANGUAGES = frozenset(code.value for code in LanguageCode)
+_ANALYZE_FIELDS = frozenset({"text", "language"})
 # Lower-case and hyphenated, as str(UUID) writes it into cache keys.
 _CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _PATH_LENGTH = len(PREFIX) + 36
-_HIT_HEADERS = [
-    (b"content-type", b"application/json"),
-    (b"cache-control", CACHE_CONTROL.encode()),
-    (b"x-cache", Level.L1.value.encode()),
-]
+_JSON = (b"content-type", b"application/json")
+_POST_HEADERS = [_JSON, (b"cache-control", CACHE_CONTROL.encode()), (b"x-cache", b"HIT-L1")]
+
+
+@dataclass(slots=True)
+class Headers:
+    """The request headers the front door reads."""
+
+    authorization: bytes | None = None
+    api_key: bytes | None = None
+    if_none_match: str | None = None
+    accept_encoding: str | None = None
+    content_type: bytes | None = None
+    host: str = ""
+    origin: bool = False
+    too_long_condition: bool = False
 
 
 @dataclass(slots=True)
 class Hit:
     principal: Principal
-    post: EncodedResponse
+    response: EncodedResponse
+    route: Any
+    route_class: Any
+    # What the route itself would send: content-type, and for a post its cache headers.
+    headers: list[tuple[bytes, bytes]]
+    # The post's ETag, to answer If-None-Match; None for an analysis.
+    etag: str | None
     if_none_match: str | None
     accept_encoding: str | None
 
@@ -96,10 +123,10 @@ class Encoder:
         accepted = parse_accept_encoding(accept_encoding)
         return next((coding for coding in ("zstd", "br", "gzip") if coding in accepted), None)
 
-    def encode(self, post: EncodedResponse, coding: str) -> bytes:
-        encoded = post.encoded.get(coding)
+    def encode(self, response: EncodedResponse, coding: str) -> bytes:
+        encoded = response.encoded.get(coding)
         if encoded is None:
-            encoded = post.encoded[coding] = self.compressors[coding](post.body)
+            encoded = response.encoded[coding] = self.compressors[coding](response.body)
         return encoded
 
 
@@ -119,70 +146,120 @@ class CachedReadFrontDoor:
         )
         self.cors = bool(settings.cors_origins)
         self.encoder = Encoder(settings) if settings.compression_enabled else None
-        self.route = next(
-            route
-            for route in posts_router.routes
-            # The router's own path (its prefix included, the app's /v1 not).
-            if getattr(route, "path", "") == "/posts/{post_id}"
-            and "GET" in getattr(route, "methods", ())
-        )
+        self.max_body_bytes = settings.max_body_bytes
+        # The routers' own paths (their prefix included, the app's /v1 not).
+        self.post_route = _route(posts_router.routes, "/posts/{post_id}", "GET")
+        self.analyze_route = _route(analysis_router.routes, "/analyze", "POST")
 
-    async def serve(self, scope: Scope, receive: Receive, send: Send) -> bool:
-        """Answer a cached read and return True, or return False having done nothing."""
+    async def serve(self, scope: Scope, receive: Receive, send: Send) -> Receive | None:
+        """Answer a cached read and return None, or return what the stack is to receive."""
         path: str = scope["path"]
-        if (
-            scope["method"] != "GET"
-            or len(path) != _PATH_LENGTH
-            or not path.startswith(PREFIX)
-            or scope["query_string"]
+        method = scope["method"]
+        if scope["query_string"] or not (
+            (method == "GET" and len(path) == _PATH_LENGTH and path.startswith(PREFIX))
+            or (method == "POST" and path == ANALYZE_PATH)
         ):
-            return False
+            return receive
         state = self.app.state
         in_flight: InFlight = state.in_flight
         if in_flight.full:
-            return False  # the stack answers 503 overloaded
-        hit = self._lookup(state, scope, path[len(PREFIX) :])
+            return receive  # the stack answers 503 overloaded
+        headers = self._headers(scope)
+        if headers is None:
+            return receive
+        if method == "GET":
+            hit = self._lookup_post(state, headers, path[len(PREFIX) :])
+        else:
+            hit, receive = await self._lookup_analysis(state, headers, receive)
         if hit is None:
-            return False
+            return receive
         in_flight.count += 1
         try:
             await self._answer(scope, receive, send, hit)
         finally:
             in_flight.count -= 1
-        return True
+        return None
 
-    def _lookup(self, state: Any, scope: Scope, raw_id: str) -> Hit | None:
-        cache: TieredCache | None = state.cache
-        if cache is None or not _CANONICAL_UUID.fullmatch(raw_id):
-            return None  # a non-canonical id: the route answers (or normalizes) it
-        authorization = api_key = if_none_match = accept_encoding = None
-        host = ""
+    def _headers(self, scope: Scope) -> Headers | None:
+        """The headers a hit needs, or None when another layer would change the answer."""
+        found = Headers()
         for name, value in scope["headers"]:
             if name == b"authorization":
-                authorization = value
+                found.authorization = value
             elif name == b"x-api-key":
-                api_key = value
+                found.api_key = value
             elif name == b"if-none-match":
                 if len(value) > MAX_CONDITION_LENGTH:
                     return None  # the route refuses it (422); so must a hit
-                if_none_match = value.decode("latin-1")
+                found.if_none_match = value.decode("latin-1")
             elif name == b"host":
-                host = value.decode("latin-1")
+                found.host = value.decode("latin-1")
             elif name == b"origin" and self.cors:
                 return None  # CORS headers are the stack's to add
+            elif name == b"content-type":
+                found.content_type = value
             elif name == b"accept-encoding":
                 # Several fields read as one list, as the compression middleware reads them.
                 text = value.decode("latin-1")
-                accept_encoding = text if accept_encoding is None else f"{accept_encoding},{text}"
-        if self.hosts is not None and not self.hosts.allows(host_name(host)):
+                known = found.accept_encoding
+                found.accept_encoding = text if known is None else f"{known},{text}"
+        if self.hosts is not None and not self.hosts.allows(host_name(found.host)):
             return None  # the stack answers 400 invalid_host
-        principal = _principal(state, cache, authorization, api_key)
+        return found
+
+    def _lookup_post(self, state: Any, headers: Headers, raw_id: str) -> Hit | None:
+        cache: TieredCache | None = state.cache
+        if cache is None or not _CANONICAL_UUID.fullmatch(raw_id):
+            return None  # a non-canonical id: the route answers (or normalizes) it
+        principal = _principal(state, cache, headers.authorization, headers.api_key)
         if principal is None:
             return None
         post = cache.memory.get(keys.post(principal.id, raw_id))
         if post is MISSING:
             return None
-        return Hit(principal, post, if_none_match, accept_encoding)
+        return Hit(
+            principal,
+            post,
+            self.post_route,
+            "read",
+            [*_POST_HEADERS, (b"etag", post.etag.encode())],
+            post.etag,
+            headers.if_none_match,
+            headers.accept_encoding,
+        )
+
+    async def _lookup_analysis(
+        self, state: Any, headers: Headers, receive: Receive
+    ) -> tuple[Hit | None, Receive]:
+        cache: TieredCache | None = state.content_cache.tiered
+        if cache is None or headers.content_type is None:
+            return None, receive
+        media_type = headers.content_type.split(b";", 1)[0].strip().lower()
+        if media_type != b"application/json":
+            return None, receive  # the route answers 415, or reads +json types itself
+        principal = _principal(state, state.cache, headers.authorization, headers.api_key)
+        if principal is None:
+            return None, receive
+        body, replay = await _read_body(receive, self.max_body_bytes)
+        if body is None:
+            return None, replay
+        request = _analyze_request(body)
+        if request is None:
+            return None, replay
+        found = cache.memory.get(analysis_service.cache_key(state.analysis, *request))
+        if found is MISSING:
+            return None, replay
+        hit = Hit(
+            principal,
+            found,
+            self.analyze_route,
+            "ai",
+            [_JSON],
+            None,
+            None,
+            headers.accept_encoding,
+        )
+        return hit, replay
 
     async def _answer(self, scope: Scope, receive: Receive, send: Send, hit: Hit) -> None:
         started = time.perf_counter()
@@ -190,7 +267,7 @@ class CachedReadFrontDoor:
         request_id = accepted_request_id(scope)
         # What the stack leaves for the access log, the metrics and the rate-limit headers.
         scope["app"] = self.app
-        scope["route"] = self.route
+        scope["route"] = hit.route
         state = scope.setdefault("state", {})
         state.update(
             request_id=request_id,
@@ -222,15 +299,16 @@ class CachedReadFrontDoor:
         started: float,
     ) -> int:
         request = Request(scope)
-        principal, post = hit.principal, hit.post
+        principal, response = hit.principal, hit.response
+        identity = principal_identity(principal.id, principal.api_key_id)
         try:
-            await enforce(request, "read", principal_identity(principal.id, principal.api_key_id))
+            await enforce(request, hit.route_class, identity)
         except Exception as exc:
             # A 429 (or an error of the limiter): answered as the stack would, with our headers.
             if isinstance(exc, errors.AppError):
-                response = await errors.app_error_handler(request, exc)
+                refusal = await errors.app_error_handler(request, exc)
             else:
-                response = await errors.unhandled_error_handler(request, exc)
+                refusal = await errors.unhandled_error_handler(request, exc)
             extra = self._common_headers(state_of(scope), request_id, started)
 
             async def send_with_headers(message: Message) -> None:
@@ -238,24 +316,25 @@ class CachedReadFrontDoor:
                     message["headers"] = [*message.get("headers", ()), *extra]
                 await send(message)
 
-            await response(scope, receive, send_with_headers)
-            return response.status_code
-        self.app.state.cache.count_fast_hit()
-        headers = [
-            *_HIT_HEADERS,
-            (b"etag", post.etag.encode()),
-            *self._common_headers(state_of(scope), request_id, started),
-        ]
-        if hit.if_none_match is not None and etag_matches(hit.if_none_match, post.etag):
+            await refusal(scope, receive, send_with_headers)
+            return refusal.status_code
+        if hit.etag is not None:
+            self.app.state.cache.count_fast_hit()
+        headers = [*hit.headers, *self._common_headers(state_of(scope), request_id, started)]
+        if (
+            hit.etag is not None
+            and hit.if_none_match is not None
+            and etag_matches(hit.if_none_match, hit.etag)
+        ):
             await send({"type": "http.response.start", "status": 304, "headers": headers})
             await send({"type": "http.response.body", "body": b""})
             return 304
-        body = post.body
+        body = response.body
         if self.encoder is not None:
             headers.append(Encoder.VARY)
             coding = self.encoder.coding(hit.accept_encoding, body)
             if coding is not None:
-                body = self.encoder.encode(post, coding)
+                body = self.encoder.encode(response, coding)
                 headers.append((b"content-encoding", coding.encode()))
         headers.append((b"content-length", b"%d" % len(body)))
         await send({"type": "http.response.start", "status": 200, "headers": headers})
@@ -272,6 +351,58 @@ class CachedReadFrontDoor:
             (b"x-request-id", request_id.encode()),
             (b"x-process-time", b"%.6f" % (time.perf_counter() - started)),
         ]
+
+
+def _route(routes: list[Any], path: str, method: str) -> Any:
+    return next(
+        route
+        for route in routes
+        if getattr(route, "path", "") == path and method in getattr(route, "methods", ())
+    )
+
+
+async def _read_body(receive: Receive, limit: int) -> tuple[bytes | None, Receive]:
+    """The whole body (None if over `limit` or cut short), and a receive that replays it."""
+    messages: list[Message] = []
+    size = 0
+    complete = False
+    while True:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request":
+            break  # the client left: the stack hears it too
+        size += len(message.get("body", b""))
+        if size > limit:
+            break  # the stack answers 413
+        if not message.get("more_body", False):
+            complete = True
+            break
+    pending = list(messages)
+
+    async def replay() -> Message:
+        return pending.pop(0) if pending else await receive()
+
+    if not complete:
+        return None, replay
+    return b"".join(message.get("body", b"") for message in messages), replay
+
+
+def _analyze_request(body: bytes) -> tuple[str, str | None] | None:
+    """(text, language) of a body the route would accept as it stands, else None.
+
+    Only the shape is checked: a text and language found in memory were validated by the route
+    when their analysis was made.
+    """
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(data, dict) or not data.keys() <= _ANALYZE_FIELDS:
+        return None
+    text, language = data.get("text"), data.get("language")
+    if not isinstance(text, str) or not (language is None or language in _LANGUAGES):
+        return None
+    return text, language
 
 
 def state_of(scope: Scope) -> dict[str, Any]:
