@@ -3,11 +3,11 @@
     .venv/bin/python bench/keywords.py [--runs 15] [--texts 20]
 
 Both run in this process, on the same texts: for each length, `--texts` different windows of a
-post in five languages, each implementation in turn over all of them, `--runs` times; the table
-shows the median milliseconds per call. yake keeps caches between calls (tags, similarities);
-these texts share words, which helps it. The memory each adds is measured in a fresh process
-for each, which has already loaded what the service loads anyway (regex, stop-words): RSS after
-the import, and after a first extraction.
+post in five languages, each implementation in turn over all of them, `--runs` times (turns
+alternate, so that both see the same load); the table shows the median milliseconds per call.
+yake keeps caches between calls (tags, similarities); these texts share words, which helps it.
+The memory each adds is measured in a fresh process for each, which has already loaded what the
+service loads anyway (regex, stop-words): RSS after the import, and after a first extraction.
 """
 
 import argparse
@@ -65,15 +65,19 @@ def texts(length: int, count: int) -> list[str]:
     return [SOURCE[i * step : i * step + length] for i in range(count)]
 
 
-def per_call_ms(extract: Callable[[str], object], batch: list[str], runs: int) -> list[float]:
-    times = []
+def per_call_ms(
+    candidates: dict[str, Callable[[str], object]], batch: list[str], runs: int
+) -> dict[str, float]:
+    """Return each candidate's median ms per call; runs alternate, so both see the same load."""
+    times: dict[str, list[float]] = {name: [] for name in candidates}
     for _ in range(runs):
-        gc.collect()
-        started = time.perf_counter()
-        for text in batch:
-            extract(text)
-        times.append((time.perf_counter() - started) / len(batch) * 1e3)
-    return times
+        for name, extract in candidates.items():
+            gc.collect()
+            started = time.perf_counter()
+            for text in batch:
+                extract(text)
+            times[name].append((time.perf_counter() - started) / len(batch) * 1e3)
+    return {name: statistics.median(values) for name, values in times.items()}
 
 
 # The service has regex, stop-words and our package loaded anyway: memory counts from there.
@@ -123,11 +127,8 @@ def main() -> None:
     print("| characters | ours (ms) | yake (ms) | yake / ours |\n|---:|---:|---:|---:|")
     for length in LENGTHS:
         batch = texts(length, args.texts)
-        for extract in candidates.values():
-            per_call_ms(extract, batch, 2)  # warm up
-        medians = {}
-        for name, extract in candidates.items():
-            medians[name] = statistics.median(per_call_ms(extract, batch, args.runs))
+        per_call_ms(candidates, batch, 2)  # warm up
+        medians = per_call_ms(candidates, batch, args.runs)
         ratio = medians["yake"] / medians["ours"]
         print(f"| {length} | {medians['ours']:.2f} | {medians['yake']:.2f} | {ratio:.1f}x |")
 

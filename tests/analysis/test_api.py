@@ -42,7 +42,8 @@ def settings(migrated_url: str) -> Settings:
 
 
 def analyses_computed() -> float:
-    return REGISTRY.get_sample_value("lp_analysis_duration_seconds_count") or 0.0
+    sample = REGISTRY.get_sample_value("lp_analysis_duration_seconds_count", {"executor": "thread"})
+    return sample or 0.0
 
 
 async def analyze(client: httpx.AsyncClient, account: Account, **body: Any) -> httpx.Response:

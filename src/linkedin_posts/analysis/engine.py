@@ -48,7 +48,7 @@ class Analyzer:
 
     def analyze(self, text: str, language: str | None) -> dict[str, Any]:
         clusters = texts.graphemes(text)
-        emoji = texts.emojis(clusters)
+        emoji = texts.emojis(text, clusters)
         counts = texts.count(text, clusters, emoji)
         hashtags = little_text.hashtag_spans(text)
         mentions = little_text.mentions(text)

@@ -73,6 +73,8 @@ def links(text: str) -> list[Span]:
     return found
 
 
-def emojis(clusters: list[str]) -> list[str]:
+def emojis(text: str, clusters: list[str]) -> list[str]:
+    if not EMOJI.search(text):
+        return []
     # Most clusters are ASCII, which holds no emoji: the cheap test first.
     return [c for c in clusters if not c.isascii() and EMOJI.search(c)]

@@ -110,7 +110,10 @@ CACHE_REDIS_DOWN = Gauge(
 
 ANALYSIS_SECONDS = Histogram(
     "lp_analysis_duration_seconds",
-    "Time to analyse one text that no cache level held, queueing for the analysis pool included.",
+    "Time to analyse one text that no cache level held, queueing for its pool included, by pool"
+    " (thread or process).",
+    # Labelled, so a process writes its file only once it has analysed something.
+    ["executor"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
 )
 
