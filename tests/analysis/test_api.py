@@ -332,6 +332,8 @@ async def test_a_repeated_analysis_answers_as_the_route_did(
         ('{"text": TEXT, "tone": "bold"}', "application/json", 422, "validation_error"),
         ('{"text": TEXT, "language": ""}', "application/json", 422, "validation_error"),
         ('{"text": TEXT, "language": "EN"}', "application/json", 422, "validation_error"),
+        ('{"text": TEXT, "language": [[]]}', "application/json", 422, "validation_error"),
+        ('{"text": TEXT, "language": {"en": 1}}', "application/json", 422, "validation_error"),
         ('{"text": TEXT', "application/json", 400, "malformed_json"),
         ('{"text": TEXT}', "text/plain", 415, "unsupported_media_type"),
     ],

@@ -484,7 +484,7 @@ SEGMENTATION = [
 def test_sentences_and_tokens_are_segtoks() -> None:
     rng = random.Random(20240)
     texts = [text for _, _, text in CORPUS] + SEGMENTATION
-    texts += [soup(rng, 300) for _ in range(1500)]
+    texts += [soup(rng, 300) for _ in range(500)]
     for text in texts:
         assert _sentences(text) == tokenize_sentences(pre_filter(text.replace("\n", " "))), text
 
@@ -492,7 +492,7 @@ def test_sentences_and_tokens_are_segtoks() -> None:
 def test_same_as_yake_on_generated_text() -> None:
     rng = random.Random(7)
     stopwords = stopwords_for("en")
-    for _ in range(300):
+    for _ in range(100):
         text = soup(rng, 400)
         assert extract_keywords(text, stopwords=stopwords, top=10) == reference(
             text, "en", top=10

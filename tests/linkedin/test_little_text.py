@@ -116,26 +116,26 @@ any_texts = st.text() | mixed_texts
 # --- properties -----------------------------------------------------------------------------
 
 
-@settings(max_examples=300)
+@settings(max_examples=150)
 @given(any_texts)
 def test_unescape_reverses_escape(text: str) -> None:
     assert unescape(escape(text)) == text
 
 
-@settings(max_examples=300)
+@settings(max_examples=150)
 @given(any_texts)
 def test_escape_leaves_no_reserved_character_unescaped(text: str) -> None:
     assert_little_text(escape(text))
 
 
-@settings(max_examples=300)
+@settings(max_examples=150)
 @given(any_texts)
 def test_every_hashtag_found_is_a_tag_the_post_schema_accepts(text: str) -> None:
     for tag in hashtags(text):
         assert regex.fullmatch(TAG_PATTERN, tag), tag
 
 
-@settings(max_examples=300)
+@settings(max_examples=150)
 @given(any_texts)
 def test_mention_offsets_point_at_the_mention(text: str) -> None:
     for mention in mentions(text):
@@ -159,7 +159,7 @@ word_parts = st.text(st.characters(exclude_characters="#@\n"), min_size=1).map(
 )
 
 
-@settings(max_examples=300)
+@settings(max_examples=150)
 @given(st.lists(tag_parts | mention_parts | word_parts, max_size=12))
 def test_hashtags_and_mentions_survive_escaping(parts: list[Part]) -> None:
     # Spaces keep a hashtag from running into its neighbours.

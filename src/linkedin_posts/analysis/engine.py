@@ -41,10 +41,9 @@ class Analyzer:
 
     def preload(self) -> None:
         """Load every model now, so the first request does not wait for them."""
-        for code in self.languages:
+        for code in self.languages:  # each language's syllables and stop words
             self.analyze(SAMPLES.get(code, SAMPLES["en"]), code)
-        self.language.load()
-        self.analyze(SAMPLES["en"], None)
+        self.analyze(SAMPLES["en"], None)  # detection, which loads every language's model
 
     def analyze(self, text: str, language: str | None) -> dict[str, Any]:
         clusters = texts.graphemes(text)

@@ -52,9 +52,6 @@ class ReadabilityAnalysis:
                     stats = self._by_language[language] = _textstat(language)
         return stats
 
-    def load(self, language: str = "en") -> None:
-        self._for(language)
-
     def measure(self, text: str, *, language: str | None) -> Readability:
         # Syllables of a language pyphen cannot hyphenate (or of an unknown one) are counted
         # as English ones; its grade would then mean nothing, so it gets none.

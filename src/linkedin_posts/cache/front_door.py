@@ -400,7 +400,9 @@ def _analyze_request(body: bytes) -> tuple[str, str | None] | None:
     if not isinstance(data, dict) or not data.keys() <= _ANALYZE_FIELDS:
         return None
     text, language = data.get("text"), data.get("language")
-    if not isinstance(text, str) or not (language is None or language in _LANGUAGES):
+    if not isinstance(text, str) or not (
+        language is None or (isinstance(language, str) and language in _LANGUAGES)
+    ):
         return None
     return text, language
 
