@@ -27,7 +27,7 @@ typecheck: $(VENV)/.synced
 	$(BIN)/mypy
 
 unit: $(VENV)/.synced promtool
-	$(BIN)/pytest --cov --cov-report=term --cov-fail-under=90 $(PYTEST_ARGS)
+	$(BIN)/pytest --cov --cov-report=term --cov-fail-under=90 --durations=30 $(PYTEST_ARGS)
 
 bench: $(VENV)/.synced
 	command -v wrk >/dev/null 2>&1 || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y wrk; }

@@ -157,7 +157,8 @@ async def test_failed_logins_lock_the_account_even_for_the_right_password(
 
 
 async def test_the_process_ceiling_refuses_every_identity(client_for: ClientFor) -> None:
-    async with client_for(ratelimit_process="5/minute") as client:
+    # Per hour: a minute window could roll over between these requests on a slow machine.
+    async with client_for(ratelimit_process="5/hour") as client:
         first = await open_account(client)  # 2 requests
         second = await open_account(client)  # 4
         admitted = await client.get("/v1/posts", headers=first.headers)
@@ -166,7 +167,7 @@ async def test_the_process_ceiling_refuses_every_identity(client_for: ClientFor)
     assert admitted.status_code == 200
     body = assert_problem(refused, 429, "rate_limited")
     assert body["route_class"] == "global"
-    assert 0 < int(refused.headers["Retry-After"]) <= 60
+    assert 0 < int(refused.headers["Retry-After"]) <= 3600
 
 
 async def test_with_limits_off_nothing_is_counted_or_refused(client_for: ClientFor) -> None:
