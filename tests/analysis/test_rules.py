@@ -271,3 +271,19 @@ def test_docs_list_exactly_the_rules() -> None:
     documented = {r["id"]: (r["severity"], int(r["weight"])) for r in rows}
     assert len(rows) == len(documented), "a rule is listed twice"
     assert documented == {rule.id: (rule.severity, rule.weight) for rule in RULES.values()}
+
+
+def test_a_rule_reports_at_most_twenty_findings(analyzer: Analyzer) -> None:
+    links = " ".join(f"https://example.com/{n}" for n in range(25))
+    hashtags = " ".join(f"#tag{n}" for n in range(2000))
+
+    result = analyzer.analyze(f"{BASE}\n\n{links}\n\n{hashtags} (end)", "en")
+
+    assert ids(result).count("link_in_body") == 20
+    assert result["score"] == 100 - sum(RULES[rule].weight for rule in set(ids(result)))
+    reserved = next(f for f in result["findings"] if f["rule"] == "reserved_characters")
+    assert result_text_at(reserved, f"{BASE}\n\n{links}\n\n{hashtags} (end)") == "("
+
+
+def result_text_at(finding: dict[str, Any], text: str) -> str:
+    return text[finding["start"] : finding["end"]]

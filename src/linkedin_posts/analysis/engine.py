@@ -145,9 +145,13 @@ def _fold(fold: folding.Fold) -> dict[str, Any]:
 def _prose(text: str, cuts: Sequence[texts.Span | little_text.Mention]) -> str:
     """What keywords and readability read: the text without links and mentions, whose words
     are not the post's subject, and with every line a sentence."""
-    for cut in sorted(cuts, key=lambda cut: cut.start, reverse=True):
-        text = text[: cut.start] + " " + text[cut.end :]
-    return UNPUNCTUATED_LINE_END.sub(".\n", text)
+    pieces: list[str] = []
+    done = 0
+    for cut in sorted(cuts, key=lambda cut: cut.start):  # a link may sit in a mention name
+        pieces += (text[done : cut.start], " ")
+        done = max(done, cut.end)
+    pieces.append(text[done:])
+    return UNPUNCTUATED_LINE_END.sub(".\n", "".join(pieces))
 
 
 def _suggest(keywords: list[tuple[str, float]], found: list[str]) -> list[str]:

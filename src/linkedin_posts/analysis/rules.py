@@ -4,6 +4,7 @@ docs/analysis.md lists the same rules for readers; tests/analysis/test_rules.py 
 """
 
 import re
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Literal
@@ -21,6 +22,7 @@ SWEET_SPOT = (300, 2000)
 MAX_HASHTAGS = 5
 WALL_OF_TEXT = 300
 LONG_LINE = 200
+MAX_FINDINGS_PER_RULE = 20
 # Tags that ask for reach rather than describe the post; LinkedIn's feed demotes engagement bait.
 BAIT_HASHTAGS = frozenset(
     {
@@ -245,13 +247,13 @@ def _characters(draft: Draft) -> Iterator[Finding]:
             match.start(),
             match.end(),
         )
+    # Positions inside a hashtag or a mention, marked once: a scan per character would cost
+    # hashtags x characters on a text made of hashtags.
+    markup = bytearray(len(draft.text))
+    for start, end in draft.templates:
+        markup[start:end] = b"\x01" * (end - start)
     reserved = next(
-        (
-            match
-            for match in RESERVED.finditer(draft.text)
-            if not any(start <= match.start() < end for start, end in draft.templates)
-        ),
-        None,
+        (match for match in RESERVED.finditer(draft.text) if not markup[match.start()]), None
     )
     if reserved:
         yield _finding(
@@ -275,4 +277,13 @@ CHECKS: tuple[Callable[[Draft], Iterator[Finding]], ...] = (
 
 
 def check(draft: Draft) -> list[Finding]:
-    return [finding for check_ in CHECKS for finding in check_(draft)]
+    """The findings, at most MAX_FINDINGS_PER_RULE of each rule: a text of a thousand links
+    needs no thousand findings saying so."""
+    per_rule: Counter[str] = Counter()
+    findings = []
+    for check_ in CHECKS:
+        for finding in check_(draft):
+            per_rule[finding.rule] += 1
+            if per_rule[finding.rule] <= MAX_FINDINGS_PER_RULE:
+                findings.append(finding)
+    return findings
