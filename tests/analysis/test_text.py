@@ -242,3 +242,14 @@ def test_a_language_without_its_own_syllables_gets_no_grade(analyzer: Analyzer) 
 
 def test_numbers_with_separators_are_one_word(analyzer: Analyzer) -> None:
     assert analyzer.analyze("We hit 1,000 users and 3.5 stars", "en")["counts"]["words"] == 7
+
+
+def test_beyond_linkedins_limit_only_counts_and_rules_read_the_text(analyzer: Analyzer) -> None:
+    post = ("Our team shipped the release on time. " * 100)[:3000]
+    tail = " Zanzibar" * 50
+
+    result = analyzer.analyze(post + tail, None)
+
+    assert result["counts"]["graphemes"] == 3000 + len(tail)
+    assert "over_limit" in {finding["rule"] for finding in result["findings"]}
+    assert all("zanzibar" not in k["keyword"].lower() for k in result["keywords"])

@@ -52,7 +52,12 @@ class Analyzer:
         hashtags = little_text.hashtag_spans(text)
         mentions = little_text.mentions(text)
         links = texts.links(text)
-        prose = _prose(text, [*links, *mentions])
+        # Language, tone, keywords and readability read what LinkedIn would publish: the first
+        # 3000 characters. The counts and the rules read it all (over_limit says by how much),
+        # and a 30,000-character text costs little more than a post.
+        publishable = len("".join(clusters[: rules.MAX_GRAPHEMES]))
+        cuts: list[texts.Span | little_text.Mention] = [*links, *mentions]
+        prose = _prose(text[:publishable], [cut for cut in cuts if cut.end <= publishable])
         detected = self.language.detect(prose) if language is None else Detected(language, 1.0)
         code = detected.code
         hook = folding.hook_of(text)
