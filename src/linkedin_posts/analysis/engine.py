@@ -66,7 +66,7 @@ class Analyzer:
         findings = rules.check(
             rules.Draft(
                 text=text,
-                clusters=clusters,
+                publishable=publishable,
                 counts=counts,
                 hook=hook,
                 mobile_fold=mobile,

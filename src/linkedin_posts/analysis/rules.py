@@ -12,12 +12,13 @@ from typing import Literal
 import regex
 
 from linkedin_posts.analysis import fold as folding
-from linkedin_posts.analysis.text import GRAPHEME, Counts, Span
+from linkedin_posts.analysis.text import Counts, Span
 from linkedin_posts.linkedin.little_text import Hashtag
+from linkedin_posts.posts.schemas import MAX_BODY_GRAPHEMES, count_graphemes
 
 Severity = Literal["error", "warning", "info"]
 
-MAX_GRAPHEMES = 3000
+MAX_GRAPHEMES = MAX_BODY_GRAPHEMES  # LinkedIn's limit, the one posts are held to
 SWEET_SPOT = (300, 2000)
 MAX_HASHTAGS = 5
 WALL_OF_TEXT = 300
@@ -82,7 +83,8 @@ class Draft:
     """What the rules look at, computed once."""
 
     text: str
-    clusters: list[str]
+    # Code points of the first MAX_GRAPHEMES characters: what LinkedIn would publish.
+    publishable: int
     counts: Counts
     hook: str
     mobile_fold: folding.Fold
@@ -127,12 +129,11 @@ def _finding(rule: str, message: str, start: int | None = None, end: int | None 
 def _length(draft: Draft) -> Iterator[Finding]:
     graphemes = draft.counts.graphemes
     if graphemes > MAX_GRAPHEMES:
-        start = len("".join(draft.clusters[:MAX_GRAPHEMES]))
         yield _finding(
             "over_limit",
             f"{graphemes} characters: LinkedIn refuses posts over {MAX_GRAPHEMES}; "
             f"cut {graphemes - MAX_GRAPHEMES}.",
-            start,
+            draft.publishable,
             len(draft.text),
         )
     elif graphemes > SWEET_SPOT[1]:
@@ -204,7 +205,7 @@ def _layout(draft: Draft) -> Iterator[Finding]:
     for line in draft.text.split("\n"):
         # A line has at least as many code points as characters: count only the long ones.
         if len(line) > LONG_LINE:
-            length = len(GRAPHEME.findall(line.rstrip("\r")))
+            length = count_graphemes(line.rstrip("\r"))
             if length > LONG_LINE:
                 yield _finding(
                     "long_line",
