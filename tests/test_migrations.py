@@ -23,11 +23,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from linkedin_posts import migrate
 from linkedin_posts.auth import models as auth_models  # noqa: F401  (registers the tables)
 from linkedin_posts.database import Base, create_engine
+from linkedin_posts.generation import models as generation_models  # noqa: F401
 from linkedin_posts.main import create_app
 from linkedin_posts.posts import models as posts_models  # noqa: F401
 from tests.conftest import PASSWORD, fresh_database, make_settings
 
-OUR_TABLES = {"users", "api_keys", "posts", "post_tags"}
+OUR_TABLES = {"users", "api_keys", "posts", "post_tags", "ai_usage"}
 # What the models declare, by table: index name -> its columns.
 INDEXES = {
     "users": {},
@@ -39,6 +40,8 @@ INDEXES = {
         "ix_posts_owner_id_created_at": ["owner_id", "created_at"],
     },
     "post_tags": {"ix_post_tags_owner_id_tag_post_id": ["owner_id", "tag", "post_id"]},
+    # Its primary key (user_id, day, provider, model) serves the one query, a user's last days.
+    "ai_usage": {},
 }
 UNIQUE = {
     "users": {"uq_users_email": ["email"]},
@@ -49,6 +52,7 @@ CASCADES = {
     ("api_keys", "user_id"): "users",
     ("posts", "owner_id"): "users",
     ("post_tags", "post_id"): "posts",
+    ("ai_usage", "user_id"): "users",
 }
 # PostgreSQL only, and only in the migration: SQLite has no trigram index to mirror it.
 SEARCH_INDEX = "ix_posts_search_trgm"
@@ -204,6 +208,8 @@ async def register_and_post(client: httpx.AsyncClient) -> tuple[dict[str, str], 
         headers=headers,
     )
     assert created.status_code == 201, created.text
+    generated = await client.post("/v1/generate", json={"topic": "Notes"}, headers=headers)
+    assert generated.status_code == 200, generated.text  # a row of AI usage
     return headers, created.json()
 
 
@@ -234,7 +240,7 @@ async def test_data_written_after_upgrade_reads_back_the_same_and_survives_a_sec
     assert await recorded_revisions(engine) == [head_revision()]
 
 
-async def test_deleting_a_user_deletes_their_posts_tags_and_keys(
+async def test_deleting_a_user_deletes_their_posts_tags_keys_and_usage(
     fresh_url: str, engine: AsyncEngine
 ) -> None:
     await upgrade(fresh_url)
@@ -246,10 +252,10 @@ async def test_deleting_a_user_deletes_their_posts_tags_and_keys(
 
     async with engine.begin() as conn:
         counts = [await conn.scalar(text(f"SELECT count(*) FROM {t}")) for t in sorted(OUR_TABLES)]
-        assert counts == [1, 2, 1, 1]  # api_keys, post_tags, posts, users
+        assert counts == [1, 1, 2, 1, 1]  # ai_usage, api_keys, post_tags, posts, users
         await conn.execute(text("DELETE FROM users"))
         counts = [await conn.scalar(text(f"SELECT count(*) FROM {t}")) for t in sorted(OUR_TABLES)]
-    assert counts == [0, 0, 0, 0]
+    assert counts == [0, 0, 0, 0, 0]
 
 
 def _differences(conn: Connection) -> list[Any]:

@@ -199,10 +199,51 @@ class Settings(BaseSettings):
     )
     analysis_keywords: int = Field(default=8, ge=1, le=20, description="Keywords returned.")
 
-    ai_provider: Literal["template", "openai"] = "template"
-    ai_base_url: str | None = None
-    ai_model: str = "gpt-4o-mini"
+    # AI generation (docs/generation.md). The three an OpenAI-compatible endpoint needs: base
+    # URL, model, key; the rest bound what one call and one user may cost.
+    ai_enabled: bool = Field(default=True, description="Serve the generation routes.")
+    ai_provider: Literal["template", "openai"] = Field(
+        default="template", description="template: offline, built in; openai: any compatible API."
+    )
+    ai_base_url: str | None = Field(
+        default=None, description="OpenAI-compatible endpoint; unset: OpenAI's own."
+    )
+    ai_model: str = Field(default="gpt-4o-mini", min_length=1, max_length=200)
     ai_api_key: SecretStr | None = None
+    ai_timeout_seconds: float = Field(
+        default=30.0, gt=0, le=600, description="One provider call, or a stream's pause."
+    )
+    ai_max_retries: int = Field(default=2, ge=0, le=5, description="Retries of a failed call.")
+    ai_retry_backoff_seconds: float = Field(
+        default=0.5, gt=0, le=30, description="First retry's wait; doubled each time, jittered."
+    )
+    ai_retry_after_max_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        le=120,
+        description="Longest upstream Retry-After waited; a longer one goes to the client.",
+    )
+    ai_breaker_failures: int = Field(
+        default=5, ge=1, description="Failures in a row that open the circuit."
+    )
+    ai_breaker_reset_seconds: float = Field(
+        default=30.0, gt=0, le=3600, description="How long the circuit stays open before a trial."
+    )
+    ai_max_concurrency: int = Field(
+        default=16, ge=1, le=1024, description="Provider calls at once, per process."
+    )
+    ai_queue_timeout_seconds: float = Field(
+        default=10.0, ge=0, le=600, description="How long a call waits for a free slot (503)."
+    )
+    ai_max_tokens: int = Field(default=1024, ge=16, le=32_768, description="Per call.")
+    ai_max_temperature: float = Field(default=1.0, ge=0, le=2, description="Higher is capped.")
+    ai_default_temperature: float = Field(default=0.7, ge=0, le=2)
+    ai_max_response_bytes: int = Field(
+        default=1024 * 1024, ge=4096, description="Provider response larger than this: 502."
+    )
+    ai_daily_tokens_per_user: int = Field(
+        default=200_000, ge=0, description="Provider tokens one user may spend a day; 0: no cap."
+    )
 
     @field_validator("metrics_allow", "trusted_proxies", mode="before")
     @classmethod

@@ -17,6 +17,7 @@ from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from linkedin_posts.cache import run_invalidations
+from linkedin_posts.cache.tiered import TieredCache
 from linkedin_posts.config import Settings
 
 # Stable constraint names so Alembic can drop and alter them on both PostgreSQL and SQLite.
@@ -99,13 +100,15 @@ def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSessi
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """Yield a session; commit when the handler succeeds, roll back when it raises."""
-    factory: async_sessionmaker[AsyncSession] = request.app.state.session_factory
+    state = request.app.state
+    if request.method not in SAFE_METHODS:
+        cache = getattr(state, "cache", None)
+        async with write_transaction(state.session_factory, state.settings, cache) as session:
+            yield session
+        return
+    factory: async_sessionmaker[AsyncSession] = state.session_factory
     async with factory() as session:
-        safe = request.method in SAFE_METHODS
-        if request.app.state.settings.is_sqlite:
-            if not safe:
-                await session.connection(execution_options={SQLITE_BEGIN_OPTION: "IMMEDIATE"})
-        elif safe:
+        if not state.settings.is_sqlite:
             # A read needs no transaction on PostgreSQL: autocommit saves the BEGIN and COMMIT
             # round trips, a third of a read's database work.
             await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
@@ -115,14 +118,46 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
             await session.rollback()
             raise
         await session.commit()
+
+
+@asynccontextmanager
+async def write_transaction(
+    factory: async_sessionmaker[AsyncSession], settings: Settings, cache: TieredCache | None
+) -> AsyncIterator[AsyncSession]:
+    """A session that commits when the block ends and rolls back when it raises.
+
+    For a handler that writes after slow work (a provider call): opened only then, so neither
+    a pooled connection nor SQLite's write lock is held while it waits.
+    """
+    async with factory() as session:
+        if settings.is_sqlite:
+            # Take the write lock now: a read lock upgraded later fails at once when another
+            # writer holds it, where a BEGIN IMMEDIATE waits out the busy timeout.
+            await session.connection(execution_options={SQLITE_BEGIN_OPTION: "IMMEDIATE"})
+        try:
+            yield session
+        except BaseException:
+            await session.rollback()
+            raise
+        await session.commit()
         # After the commit, before the response: a read that follows the answer finds no
         # cached copy of what this request changed, in any process.
-        await run_invalidations(session, getattr(request.app.state, "cache", None))
+        await run_invalidations(session, cache)
 
 
 def read_sessions(request: Request) -> Callable[[], AbstractAsyncContextManager[AsyncSession]]:
     """Sessions for reads that may outlive the request (a cache fill shared by several)."""
     return sessions_of(request.app.state.session_factory, request.app.state.settings)
+
+
+def write_sessions(request: Request) -> Callable[[], AbstractAsyncContextManager[AsyncSession]]:
+    """Write transactions opened when a handler is ready to write (see write_transaction)."""
+    state = request.app.state
+
+    def open_transaction() -> AbstractAsyncContextManager[AsyncSession]:
+        return write_transaction(state.session_factory, state.settings, state.cache)
+
+    return open_transaction
 
 
 def sessions_of(

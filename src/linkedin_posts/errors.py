@@ -95,6 +95,24 @@ def problem_response(
     headers: Mapping[str, str] | None = None,
     **extra: Any,
 ) -> Response:
+    body = problem_document(
+        status=status, code=code, detail=detail, title=title, instance=instance, **extra
+    )
+    return Response(
+        orjson.dumps(body), status_code=status, headers=headers, media_type=PROBLEM_CONTENT_TYPE
+    )
+
+
+def problem_document(
+    *,
+    status: int,
+    code: str,
+    detail: str,
+    title: str | None = None,
+    instance: str | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """The problem+json body, for where it travels inside another answer (an event stream)."""
     body: dict[str, Any] = {
         "type": PROBLEM_TYPE_BASE + code,
         "title": title or HTTPStatus(status).phrase,
@@ -105,9 +123,7 @@ def problem_response(
     if instance:
         body["instance"] = instance
     body.update(extra)
-    return Response(
-        orjson.dumps(body), status_code=status, headers=headers, media_type=PROBLEM_CONTENT_TYPE
-    )
+    return body
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:

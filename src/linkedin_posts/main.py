@@ -22,6 +22,8 @@ from linkedin_posts.cache.tiered import TieredCache
 from linkedin_posts.config import Settings, get_settings
 from linkedin_posts.database import create_engine, create_session_factory, sessions_of
 from linkedin_posts.errors import install_error_handlers, problem_responses
+from linkedin_posts.generation.router import router as generation_router
+from linkedin_posts.generation.service import open_generation
 from linkedin_posts.observability import health, metrics, tracing
 from linkedin_posts.observability.logging import configure_logging
 from linkedin_posts.observability.loop_lag import LoopLagMonitor
@@ -116,6 +118,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.analysis = analysis = AnalysisRunner(settings)
         if settings.analysis_preload:
             await analysis.preload()
+        app.state.generation = generation = open_generation(settings, analysis, content_cache)
         if cache is not None:
             cache.start()
             if cache.bus is not None:
@@ -143,6 +146,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await loop_lag.stop()
             if cache is not None:
                 await cache.stop()
+            await generation.aclose()
             content_cache.close()
             analysis.close()
             if app.state.redis is not None:
@@ -200,6 +204,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     tracing.instrument_app(app, settings)
     for router in API_ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
+    if settings.ai_enabled:
+        app.include_router(generation_router, prefix=API_PREFIX)
     app.include_router(health.router)
     if settings.metrics_enabled:
         app.include_router(metrics.router)

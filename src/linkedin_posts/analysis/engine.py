@@ -120,7 +120,7 @@ class Analyzer:
             "hashtags": {
                 "found": found,
                 "count": len(found),
-                "suggested": _suggest(keywords, found),
+                "suggested": suggest_hashtags(keywords, found),
             },
             "mentions": [{"name": m.name, "urn": m.urn} for m in mentions],
             "links": [link.text for link in links],
@@ -159,7 +159,7 @@ def _prose(text: str, cuts: Sequence[texts.Span | little_text.Mention]) -> str:
     return UNPUNCTUATED_LINE_END.sub(".\n", "".join(pieces))
 
 
-def _suggest(keywords: list[tuple[str, float]], found: list[str]) -> list[str]:
+def suggest_hashtags(keywords: list[tuple[str, float]], found: list[str]) -> list[str]:
     """Hashtags made of the best keywords that the post does not carry yet."""
     room = min(MAX_SUGGESTED_HASHTAGS, rules.MAX_HASHTAGS - len(found))
     have = {tag.lower() for tag in found}

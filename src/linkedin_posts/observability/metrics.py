@@ -117,6 +117,30 @@ ANALYSIS_SECONDS = Histogram(
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
 )
 
+LLM_REQUESTS = Counter(
+    "lp_llm_requests_total",
+    "Calls to the AI provider, retries each counted, by provider and outcome (ok, or the error"
+    " code a client would see: ai_provider_timeout, ai_provider_rate_limited, ...).",
+    ["provider", "outcome"],
+)
+LLM_REQUEST_SECONDS = Histogram(
+    "lp_llm_request_duration_seconds",
+    "Time of one call to the AI provider (a stream: until its last piece), by provider.",
+    ["provider"],
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0),
+)
+LLM_TOKENS = Counter(
+    "lp_llm_tokens_total",
+    "Tokens the AI provider reported, by provider and kind (prompt or completion).",
+    ["provider", "kind"],
+)
+LLM_CIRCUIT_OPEN = Gauge(
+    "lp_llm_circuit_open",
+    "1 while a process's circuit breaker keeps calls away from the provider (open or half-open).",
+    ["provider"],
+    multiprocess_mode="livemax",
+)
+
 # Always 1; the labels carry the information. `livemax` keeps it 1 however many workers run
 # (`livesum` would count workers, `all` would add a pid label per worker) and, being a live
 # mode, drops a stopped worker's labels, so a worker restarted after an upgrade in place does
@@ -134,8 +158,6 @@ BUILD_INFO.labels(__version__, platform.python_version()).set(1)
 # dashboard) already uses these names; tests/test_deploy_observability.py lists them in LATER
 # until they are exported:
 #   cache levels   lp_cache_requests_total{level,result}           result="hit" for a hit
-#   LLM providers  lp_llm_requests_total{provider,outcome}         outcome="ok" for a success
-#                  lp_llm_request_duration_seconds{provider}       a Histogram
 #   jobs           lp_jobs_*
 
 

@@ -1,0 +1,1 @@
+"""AI generation: variants from a brief, rewrites of a draft, streaming, through one provider."""
