@@ -9,9 +9,10 @@ so the real openai SDK, httpx2 and our transport run against it unchanged. Tests
         assert fake.requests[0].body["model"] == "gpt-4o-mini"
 
 With the queue empty it answers DEFAULT_POST, a post that passes validation. As a process, for
-the benchmark, it answers every request with DEFAULT_POST after `--delay` seconds:
+the benchmark, it answers every request with DEFAULT_POST after `--delay` seconds, or with
+`--vary` a different text each time (DEFAULT_POST naming the answer's number), as a model would:
 
-    python -m tests.generation.fake_openai --port 8765 --delay 0.3
+    python -m tests.generation.fake_openai --port 8765 --delay 0.3 [--vary]
 """
 
 import argparse
@@ -21,6 +22,7 @@ import gzip
 import json
 import logging
 import re
+import secrets
 import socket
 import threading
 import time
@@ -240,6 +242,12 @@ def stream_then_drop(text: str = DEFAULT_POST) -> Step:
     return StreamThenDrop(text)
 
 
+def varied_post(tag: str, number: int) -> str:
+    """DEFAULT_POST made unique by one sentence naming `tag` and `number`."""
+    head, rest = DEFAULT_POST.split("\n\n", 1)
+    return f"{head}\n\nThis is note {number} of series {tag}.\n\n{rest}"
+
+
 def split_chunks(text: str) -> list[str]:
     """The pieces a stream of `text` comes in: three words (and their spaces) each."""
     words = re.findall(r"\s*\S+\s*", text) or [text]
@@ -247,8 +255,12 @@ def split_chunks(text: str) -> list[str]:
 
 
 class FakeOpenAI:
-    def __init__(self, *, delay: float = 0.0) -> None:
+    def __init__(self, *, delay: float = 0.0, vary: bool = False) -> None:
         self.delay = delay
+        # With the queue empty: a different text each time (a tag of this server, a number).
+        self.vary = vary
+        self.tag = secrets.token_hex(4)
+        self.answered = 0
         self.requests: list[Seen] = []
         self._steps: deque[Step] = deque()
         self._stopping: asyncio.Event | None = None
@@ -287,10 +299,16 @@ class FakeOpenAI:
             return JSONResponse({"error": {"message": "invalid JSON"}}, status_code=400)
         seen = Seen(body, dict(request.headers))
         self.requests.append(seen)
-        step = self._steps.popleft() if self._steps else Reply(DEFAULT_POST)
+        step = self._steps.popleft() if self._steps else Reply(self._default_text())
         if self.delay:
             await self.pause(self.delay)
         return await step.respond(self, seen)
+
+    def _default_text(self) -> str:
+        if not self.vary:
+            return DEFAULT_POST
+        self.answered += 1
+        return varied_post(self.tag, self.answered)
 
     @contextlib.contextmanager
     def running(self) -> Iterator["FakeOpenAI"]:
@@ -426,8 +444,11 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--delay", type=float, default=0.0, help="seconds before each answer")
+    parser.add_argument(
+        "--vary", action="store_true", help="a different text in each answer (default: the same)"
+    )
     args = parser.parse_args()
-    fake = FakeOpenAI(delay=args.delay)
+    fake = FakeOpenAI(delay=args.delay, vary=args.vary)
     uvicorn.run(fake.app, host=args.host, port=args.port, log_level="warning", access_log=False)
 
 

@@ -133,6 +133,13 @@ async def test_a_language_the_template_does_not_write_is_refused(
         ({"language": "xx"}, "language"),
         ({"call_to_action": "a\u0000b"}, "call_to_action"),
         ({"surprise": True}, "surprise"),
+        # What the schema says is a number or a boolean must be one, not a string or 0.
+        ({"variants": "2"}, "variants"),
+        ({"variants": 2.5}, "variants"),
+        ({"seed": True}, "seed"),
+        ({"temperature": "0.5"}, "temperature"),
+        ({"save": 0}, "save"),
+        ({"hashtags": "yes"}, "hashtags"),
     ],
 )
 async def test_bad_briefs_are_422_naming_the_field(
@@ -142,6 +149,15 @@ async def test_bad_briefs_are_422_naming_the_field(
 
     body = assert_problem(response, 422, "validation_error")
     assert any(field in error["loc"] for error in body["errors"])  # type: ignore[attr-defined]
+
+
+async def test_a_whole_number_written_with_a_decimal_point_is_an_integer(
+    client: httpx.AsyncClient, account: Account
+) -> None:
+    response = await generate(client, account, variants=2.0, seed=7.0)
+
+    assert response.status_code == 200, response.text
+    assert (len(response.json()["variants"]), response.json()["seed"]) == (2, 7)
 
 
 async def test_generate_needs_json_and_a_principal(

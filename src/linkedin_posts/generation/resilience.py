@@ -10,6 +10,7 @@ within K calls of theirs, and needs no shared state that could itself fail.
 """
 
 import asyncio
+import logging
 import random
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
@@ -26,6 +27,7 @@ from linkedin_posts.generation.exceptions import (
 from linkedin_posts.observability.metrics import LLM_CIRCUIT_OPEN, LLM_REQUEST_SECONDS, LLM_REQUESTS
 
 T = TypeVar("T")
+logger = logging.getLogger(__name__)
 
 
 class CircuitBreaker:
@@ -224,6 +226,8 @@ class ProviderGuard:
         return result
 
     def _record_failure(self, exc: ProviderError, started: float) -> None:
+        # Our own words only: a provider's body may quote the request or the key.
+        logger.warning("AI provider %s call failed: %s: %s", self.provider, exc.code, exc.detail)
         self._finished(exc.code, started)
         if exc.counts_as_failure:
             self.breaker.failed()

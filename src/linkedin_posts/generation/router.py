@@ -23,11 +23,21 @@ from linkedin_posts.ratelimit.dependencies import AI_ROUTE
 # rate limited), or was too slow.
 router = APIRouter(tags=["generation"], responses=problem_responses(401, 422, 429))
 _PROVIDER_ERRORS = problem_responses(400, 415, 502, 503, 504)
+# The schema of one event, as OpenAPI 3.1 describes an event stream (3.2 names it itemSchema).
+_EVENT_SCHEMA = {
+    "type": "object",
+    "required": ["event", "data"],
+    "properties": {
+        "event": {"type": "string", "enum": ["start", "delta", "variant", "done", "error"]},
+        "data": {"type": "string", "contentMediaType": "application/json"},
+    },
+}
 _EVENTS: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "Server-Sent Events: `start`, then per variant `delta`s and a `variant`, "
-        "then `done`; or `error` (a problem+json document) and the end.",
-        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+        "then `done`; or `error` (a problem+json document) and the end. Each event's data is "
+        "JSON (docs/generation.md).",
+        "content": {"text/event-stream": {"schema": _EVENT_SCHEMA}},
     }
 }
 

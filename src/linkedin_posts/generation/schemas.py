@@ -2,7 +2,7 @@ import uuid
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from linkedin_posts.analysis.schemas import AnalysisRead, LanguageCode
 from linkedin_posts.generation.providers.base import Goal, Length, Tone
@@ -32,7 +32,16 @@ def _text(min_length: int, max_length: int, description: str) -> Any:
     )
 
 
+def _integral(value: object) -> object:
+    # JSON Schema counts 5.0 as an integer; strict validation then refuses "5" and true.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
 NotBlank = AfterValidator(_not_blank)
+Seed = Annotated[int, Field(strict=True, ge=0, le=MAX_SEED), BeforeValidator(_integral)]
+Variants = Annotated[int, Field(strict=True, ge=1, le=MAX_VARIANTS), BeforeValidator(_integral)]
 Topic = Annotated[StorableText, _text(3, 200, "What the post is about."), NotBlank]
 KeyPoint = Annotated[StorableText, _text(1, 300, "One thing the post must say."), NotBlank]
 Audience = Annotated[
@@ -58,22 +67,25 @@ RewriteGoal = Literal[
 
 
 class Sampling(BaseModel):
+    # strict: a JSON body that says "0.5" or 0 for a number or a boolean is refused, as the
+    # schema says, rather than converted.
     temperature: float | None = Field(
         default=None,
+        strict=True,
         ge=0,
         le=2,
         description="Randomness, 0 to 2; capped by LP_AI_MAX_TEMPERATURE. Default: "
         "LP_AI_DEFAULT_TEMPERATURE. At 0 the answer is cached.",
     )
-    seed: int | None = Field(
+    seed: Seed | None = Field(
         default=None,
-        ge=0,
-        le=MAX_SEED,
         description="The same seed gives the same text (the template provider always; a model "
         "where it supports seeds). Default: 0 at temperature 0 or with cache, else random.",
     )
     cache: bool = Field(
-        default=False, description="Answer an identical earlier request from the cache."
+        default=False,
+        strict=True,
+        description="Answer an identical earlier request from the cache.",
     )
 
 
@@ -88,10 +100,10 @@ class GenerateRequest(Sampling):
     language: LanguageCode = Field(
         default=LanguageCode("en"), description="ISO 639-1 code of the language to write in."
     )
-    hashtags: bool = Field(default=True, description="End with 3 hashtags.")
+    hashtags: bool = Field(default=True, strict=True, description="End with 3 hashtags.")
     call_to_action: CallToAction | None = None
-    variants: int = Field(default=1, ge=1, le=MAX_VARIANTS)
-    save: bool = Field(default=False, description="Keep each variant as a draft post.")
+    variants: Variants = 1
+    save: bool = Field(default=False, strict=True, description="Keep each variant as a draft post.")
 
 
 class RewriteRequest(Sampling):

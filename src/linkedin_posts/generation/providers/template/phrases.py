@@ -2,12 +2,18 @@
 
 `{topic}` is the post's subject as it reads inside a sentence, `{Topic}` as it starts one. A
 phrase without either is used when a brief has no usable topic. Changing a phrase changes the
-output: bump `template.VERSION` with it.
+output: bump `VERSION` with it.
 """
 
 from collections.abc import Mapping
 
 from linkedin_posts.generation.providers.base import Tone
+
+# Part of the cache key (the provider's fingerprint): bump it whenever a phrase, a rule or the
+# composition changes, so no cache serves a text the current version would not write.
+VERSION = "1"
+# The languages the banks are written in: the ones the provider writes.
+LANGUAGES = frozenset({"en", "es"})
 
 ToneBank = Mapping[str, Mapping[Tone, tuple[str, ...]]]
 Bank = Mapping[str, tuple[str, ...]]
