@@ -99,25 +99,11 @@ def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSessi
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """Yield a session; commit when the handler succeeds, roll back when it raises."""
-    state = request.app.state
-    if request.method not in SAFE_METHODS:
-        cache = getattr(state, "cache", None)
-        async with write_transaction(state.session_factory, state.settings, cache) as session:
-            yield session
-        return
-    factory: async_sessionmaker[AsyncSession] = state.session_factory
-    async with factory() as session:
-        if not state.settings.is_sqlite:
-            # A read needs no transaction on PostgreSQL: autocommit saves the BEGIN and COMMIT
-            # round trips, a third of a read's database work.
-            await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-        try:
-            yield session
-        except BaseException:
-            await session.rollback()
-            raise
-        await session.commit()
+    """A read session for GET and HEAD; otherwise a transaction, committed when the handler
+    succeeds and rolled back when it raises."""
+    sessions = read_sessions if request.method in SAFE_METHODS else write_sessions
+    async with sessions(request)() as session:
+        yield session
 
 
 @asynccontextmanager
@@ -155,7 +141,9 @@ def write_sessions(request: Request) -> Callable[[], AbstractAsyncContextManager
     state = request.app.state
 
     def open_transaction() -> AbstractAsyncContextManager[AsyncSession]:
-        return write_transaction(state.session_factory, state.settings, state.cache)
+        return write_transaction(
+            state.session_factory, state.settings, getattr(state, "cache", None)
+        )
 
     return open_transaction
 
@@ -169,7 +157,9 @@ def sessions_of(
     @asynccontextmanager
     async def open_session() -> AsyncIterator[AsyncSession]:
         async with factory() as session:
-            if autocommit:  # as in get_session: no BEGIN and COMMIT round trips for a read
+            # A read needs no transaction on PostgreSQL: autocommit saves the BEGIN and COMMIT
+            # round trips, a third of a read's database work.
+            if autocommit:
                 await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
             yield session
 

@@ -5,7 +5,7 @@ import asyncio
 import difflib
 import secrets
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from contextlib import AbstractAsyncContextManager, aclosing
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -130,7 +130,11 @@ async def _write(
 ) -> Written:
     """The provider's answer, from the cache when `cacheable` and it is there."""
 
+    computed = False
+
     async def compute() -> dict[str, Any]:
+        nonlocal computed
+        computed = True
         await check_quota(gen, reads, user_id)
         completions = await call()
         total = sum((c.usage for c in completions), Usage())
@@ -140,37 +144,29 @@ async def _write(
             "usage": asdict(total),
         }
 
-    computed = False
-
-    async def compute_once() -> dict[str, Any]:
-        nonlocal computed
-        computed = True
-        return await compute()
-
     if cacheable:
-        value = await gen.content_cache.get_or_compute(KIND, parts, compute_once)
+        value = await gen.content_cache.get_or_compute(KIND, parts, compute)
     else:
-        value = await compute_once()
+        value = await compute()
     usage = Usage(**value["usage"]) if computed else Usage()
     return Written(value["texts"], value["notes"], usage, cached=not computed)
 
 
-async def _all(calls: list[Awaitable[Completion]]) -> list[Completion]:
-    """Every call's completion; when one fails, the others are cancelled and it is raised."""
-    async with asyncio.TaskGroup() as group:
-        tasks = [group.create_task(_awaited(call)) for call in calls]
+async def _all(calls: list[Coroutine[Any, Any, Completion]]) -> list[Completion]:
+    """Every call's completion. When one fails, the others are cancelled and its error (the
+    first AppError, which the client understands) is raised."""
+    try:
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(call) for call in calls]
+    except BaseExceptionGroup as failed:
+        raise _first_app_error(failed) from None
     return [task.result() for task in tasks]
 
 
-async def _awaited(call: Awaitable[Completion]) -> Completion:
-    return await call
-
-
-def _unwrap(error: BaseException) -> BaseException:
-    """A TaskGroup's first AppError, so the client sees the provider's problem, not a group."""
+def _first_app_error(error: BaseException) -> BaseException:
     if isinstance(error, BaseExceptionGroup):
         for inner in error.exceptions:
-            found = _unwrap(inner)
+            found = _first_app_error(inner)
             if isinstance(found, AppError):
                 return found
     return error
@@ -190,38 +186,18 @@ async def generate(
     brief = brief_of(data)
     check_language(provider, brief.language)
     sampling = sampling_for(gen.settings, data)
-    parts = (
-        VERSION,
-        "generate",
-        provider.name,
-        provider.model,
-        provider.fingerprint,
-        orjson.dumps(asdict(brief), option=orjson.OPT_SORT_KEYS).decode(),
-        repr(sampling),
-        str(data.variants),
-    )
+    parts = _cache_parts(provider, "generate", asdict(brief), sampling, data.variants)
 
     def call() -> Awaitable[list[Completion]]:
         return _all(
             [provider.generate(brief, _nth(sampling, index)) for index in range(data.variants)]
         )
 
-    try:
-        written = await _write(
-            gen, reads, user_id, parts, sampling.temperature == 0 or data.cache, call
-        )
-    except BaseExceptionGroup as group:
-        raise _unwrap(group) from None
+    written = await _write(
+        gen, reads, user_id, parts, sampling.temperature == 0 or data.cache, call
+    )
     analyses = await _analyses(gen, written.texts)
-    post_ids: list[uuid.UUID | None] = [None] * len(written.texts)
-    async with writes() as session:
-        await _record(gen, session, user_id, written)
-        if data.save:
-            for index, text in enumerate(written.texts):
-                post = await posts_service.create(
-                    session, owner_id=user_id, data=PostCreate(body=text, title=data.topic)
-                )
-                post_ids[index] = post.id
+    post_ids = await _keep(gen, writes, user_id, written, drafts_titled=_title(data))
     return orjson.dumps(
         {
             **_meta(provider, sampling, written),
@@ -230,6 +206,22 @@ async def generate(
                 for text, analysis, post_id in zip(written.texts, analyses, post_ids, strict=True)
             ],
         }
+    )
+
+
+def _cache_parts(
+    provider: Provider, action: str, inputs: dict[str, Any], sampling: Sampling, variants: int
+) -> tuple[str, ...]:
+    """Everything an answer depends on, for its cache key: provider, model, prompts, inputs."""
+    return (
+        VERSION,
+        action,
+        provider.name,
+        provider.model,
+        provider.fingerprint,
+        orjson.dumps(inputs, option=orjson.OPT_SORT_KEYS).decode(),
+        repr(sampling),
+        str(variants),
     )
 
 
@@ -250,21 +242,44 @@ async def _analyses(gen: Generation, texts: list[str]) -> list[bytes]:
     return [body.body for body in bodies]
 
 
-async def _record(
-    gen: Generation, session: AsyncSession, user_id: uuid.UUID, written: Written
-) -> None:
+def _title(data: schemas.GenerateRequest) -> str | None:
+    """The title of the drafts a generation saves, or None when it saves none."""
+    return data.topic if data.save else None
+
+
+async def _keep(
+    gen: Generation,
+    writes: Sessions,
+    user_id: uuid.UUID,
+    written: Written,
+    *,
+    drafts_titled: str | None = None,
+) -> list[uuid.UUID | None]:
+    """Record what `written` cost and, with a title, save its texts as drafts: one transaction.
+
+    The ids of the drafts, in order; None for each text when none is saved.
+    """
+    post_ids: list[uuid.UUID | None] = [None] * len(written.texts)
     provider = gen.provider
-    await usage_service.record(
-        session,
-        user_id=user_id,
-        provider=provider.name,
-        model=provider.model,
-        usage=written.usage,
-        cached=written.cached,
-    )
+    async with writes() as session:
+        await usage_service.record(
+            session,
+            user_id=user_id,
+            provider=provider.name,
+            model=provider.model,
+            usage=written.usage,
+            cached=written.cached,
+        )
+        if drafts_titled is not None:
+            for index, text in enumerate(written.texts):
+                post = await posts_service.create(
+                    session, owner_id=user_id, data=PostCreate(body=text, title=drafts_titled)
+                )
+                post_ids[index] = post.id
     if written.usage.total_tokens:
         LLM_TOKENS.labels(provider.name, "prompt").inc(written.usage.prompt_tokens)
         LLM_TOKENS.labels(provider.name, "completion").inc(written.usage.completion_tokens)
+    return post_ids
 
 
 def _meta(provider: Provider, sampling: Sampling, written: Written) -> dict[str, Any]:
@@ -301,28 +316,15 @@ async def rewrite(
     itself is not changed: PATCH it with the text to keep it."""
     provider = gen.provider
     post = await posts_service.read(reader, cache, owner_id=user_id, post_id=post_id)
-    before = orjson.loads(
-        (
-            await analysis_service.analyze(
-                gen.analysis, gen.content_cache, text=post.body, language=None
-            )
-        ).body
-    )
+    (before_body,) = await _analyses(gen, [post.body])
+    before = orjson.loads(before_body)
     language = before["language"]["code"]
     if provider.languages is not None and language not in provider.languages:
         language = None  # the provider judges by itself
     goal, tone = data.parsed_goal
     task = RewriteTask(text=post.body, goal=goal, tone=tone, language=language)
     sampling = sampling_for(gen.settings, data)
-    parts = (
-        VERSION,
-        "rewrite",
-        provider.name,
-        provider.model,
-        provider.fingerprint,
-        orjson.dumps(asdict(task), option=orjson.OPT_SORT_KEYS).decode(),
-        repr(sampling),
-    )
+    parts = _cache_parts(provider, "rewrite", asdict(task), sampling, 1)
 
     async def call() -> list[Completion]:
         return [await provider.rewrite(task, sampling)]
@@ -333,8 +335,7 @@ async def rewrite(
     text = written.texts[0]
     (analysis,) = await _analyses(gen, [text])
     after = orjson.loads(analysis)
-    async with writes() as session:
-        await _record(gen, session, user_id, written)
+    await _keep(gen, writes, user_id, written)
     return orjson.dumps(
         {
             **_meta(provider, sampling, written),
@@ -427,31 +428,16 @@ async def _events(
                 "variant", {"variant": index, "text": text, "analysis": orjson.Fragment(analysis)}
             )
     except AppError as exc:
-        await _record_stream(gen, writes, user_id, spent)
+        # What a failed stream cost is still the user's; nothing of it is saved.
+        await _keep(gen, writes, user_id, Written([], [], spent, cached=False))
         yield _event(
             "error",
             problem_document(status=exc.status, code=exc.code, detail=exc.detail, **exc.extra),
         )
         return
     written = Written(texts, [], spent, cached=False)
-    post_ids: list[uuid.UUID | None] = [None] * len(texts)
-    async with writes() as session:
-        await _record(gen, session, user_id, written)
-        if data.save:
-            for index, text in enumerate(texts):
-                post = await posts_service.create(
-                    session, owner_id=user_id, data=PostCreate(body=text, title=data.topic)
-                )
-                post_ids[index] = post.id
+    post_ids = await _keep(gen, writes, user_id, written, drafts_titled=_title(data))
     yield _event("done", {"usage": _usage(spent), "post_ids": post_ids})
-
-
-async def _record_stream(
-    gen: Generation, writes: Sessions, user_id: uuid.UUID, spent: Usage
-) -> None:
-    """What a failed stream cost is still the user's."""
-    async with writes() as session:
-        await _record(gen, session, user_id, Written([], [], spent, cached=False))
 
 
 def _event(name: str, data: dict[str, Any]) -> bytes:
