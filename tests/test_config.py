@@ -206,6 +206,20 @@ def test_invalid_values_are_refused(monkeypatch: pytest.MonkeyPatch, name: str, 
         settings_for()
 
 
+def test_a_provider_timeout_must_end_before_the_requests_own_deadline(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("LP_REQUEST_TIMEOUT_SECONDS", "10")
+    monkeypatch.setenv("LP_AI_TIMEOUT_SECONDS", "10")
+    assert settings_for().ai_provider == "template"  # which calls no one: nothing to cut
+    monkeypatch.setenv("LP_AI_PROVIDER", "openai")
+
+    with pytest.raises(ValidationError, match="LP_AI_TIMEOUT_SECONDS must be below"):
+        settings_for()
+    monkeypatch.setenv("LP_AI_TIMEOUT_SECONDS", "9.5")
+    assert settings_for().ai_timeout_seconds == 9.5
+
+
 # --- .env file -----------------------------------------------------------------------------
 
 

@@ -210,8 +210,10 @@ class Settings(BaseSettings):
     )
     ai_model: str = Field(default="gpt-4o-mini", min_length=1, max_length=200)
     ai_api_key: SecretStr | None = None
+    # Below the request's own deadline, so a provider that hangs is reported as such (504
+    # ai_provider_timeout) and counted by the circuit breaker (check_ai_timeout).
     ai_timeout_seconds: float = Field(
-        default=30.0, gt=0, le=600, description="One provider call, or a stream's pause."
+        default=20.0, gt=0, le=600, description="One provider call, or a stream's pause."
     )
     ai_max_retries: int = Field(default=2, ge=0, le=5, description="Retries of a failed call.")
     ai_retry_backoff_seconds: float = Field(
@@ -297,6 +299,16 @@ class Settings(BaseSettings):
             # Browsers refuse credentials with a wildcard; echoing any origin instead would hand
             # every site the user's session.
             raise ValueError("LP_CORS_ORIGINS must list origins when LP_CORS_ALLOW_CREDENTIALS")
+        return self
+
+    @model_validator(mode="after")
+    def check_ai_timeout(self) -> "Settings":
+        remote = self.ai_enabled and self.ai_provider == "openai"
+        if remote and self.ai_timeout_seconds >= self.request_timeout_seconds:
+            raise ValueError(
+                "LP_AI_TIMEOUT_SECONDS must be below LP_REQUEST_TIMEOUT_SECONDS, or the request's "
+                "deadline cuts a slow provider call before it is reported and counted"
+            )
         return self
 
     @model_validator(mode="after")
