@@ -20,7 +20,12 @@ from linkedin_posts.cache.content import open_content_cache
 from linkedin_posts.cache.front_door import CachedReadFrontDoor
 from linkedin_posts.cache.tiered import TieredCache
 from linkedin_posts.config import Settings, get_settings
-from linkedin_posts.database import create_engine, create_session_factory, sessions_of
+from linkedin_posts.database import (
+    create_engine,
+    create_session_factory,
+    sessions_of,
+    write_transaction,
+)
 from linkedin_posts.errors import install_error_handlers, problem_responses
 from linkedin_posts.generation.router import router as generation_router
 from linkedin_posts.generation.service import open_generation
@@ -118,7 +123,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.analysis = analysis = AnalysisRunner(settings)
         if settings.analysis_preload:
             await analysis.preload()
-        app.state.generation = generation = open_generation(settings, analysis, content_cache)
+        app.state.generation = generation = open_generation(
+            settings,
+            analysis,
+            content_cache,
+            lambda: write_transaction(app.state.session_factory, settings, cache),
+        )
+        generation.start()
         if cache is not None:
             cache.start()
             if cache.bus is not None:

@@ -1,6 +1,7 @@
 """POST /v1/generate, /v1/generate/stream, /v1/posts/{id}/rewrite and GET /v1/users/me/usage,
 on the default (template) provider."""
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -12,7 +13,14 @@ from linkedin_posts.analysis.schemas import AnalysisRead
 from linkedin_posts.config import Settings
 from linkedin_posts.generation.schemas import GenerationRead, RewriteRead, UsageRead
 from linkedin_posts.main import create_app
-from tests.conftest import Account, assert_problem, make_settings, open_account, serving
+from tests.conftest import (
+    PASSWORD,
+    Account,
+    assert_problem,
+    make_settings,
+    open_account,
+    serving,
+)
 
 GENERATE = "/v1/generate"
 STREAM = "/v1/generate/stream"
@@ -244,6 +252,33 @@ async def test_usage_lists_requests_per_day_provider_and_model(
     assert usage.daily_token_limit == 200_000
     [day] = usage.by_day
     assert (day.provider, day.model, day.requests) == ("template", "template-v1", 2)
+
+
+async def test_concurrent_requests_of_one_user_are_all_counted(
+    client: httpx.AsyncClient, account: Account
+) -> None:
+    answers = await asyncio.gather(*(generate(client, account) for _ in range(8)))
+
+    assert [a.status_code for a in answers] == [200] * 8
+    usage = (await client.get(USAGE, headers=account.headers)).json()
+    assert (usage["requests"], len(usage["by_day"])) == (8, 1)
+
+
+async def test_a_deleted_accounts_usage_does_not_hold_up_anyone_elses(
+    client: httpx.AsyncClient, account: Account
+) -> None:
+    gone = await open_account(client)
+    assert (await generate(client, gone)).status_code == 200
+    deleted = await client.request(
+        "DELETE", "/v1/users/me", json={"password": PASSWORD}, headers=gone.headers
+    )
+    assert deleted.status_code == 204, deleted.text
+    await generate(client, account)
+
+    usage = await client.get(USAGE, headers=account.headers)
+
+    assert usage.status_code == 200, usage.text
+    assert usage.json()["requests"] == 1
 
 
 @pytest.mark.parametrize("days", ["0", "91", "week"])

@@ -6,12 +6,11 @@ import difflib
 import secrets
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
-from contextlib import AbstractAsyncContextManager, aclosing
+from contextlib import aclosing
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from linkedin_posts.analysis import service as analysis_service
 from linkedin_posts.analysis.runner import AnalysisRunner
@@ -41,7 +40,7 @@ from linkedin_posts.reader import Reader
 VERSION = "1"
 KIND = "generation"
 
-Sessions = Callable[[], AbstractAsyncContextManager[AsyncSession]]
+Sessions = usage_service.Sessions
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,15 +51,21 @@ class Generation:
     provider: Provider
     analysis: AnalysisRunner
     content_cache: ContentCache
+    usage: usage_service.UsageRecorder
+
+    def start(self) -> None:
+        self.usage.start()
 
     async def aclose(self) -> None:
+        await self.usage.stop()
         await self.provider.aclose()
 
 
 def open_generation(
-    settings: Settings, analysis: AnalysisRunner, content_cache: ContentCache
+    settings: Settings, analysis: AnalysisRunner, content_cache: ContentCache, writes: Sessions
 ) -> Generation:
-    return Generation(settings, open_provider(settings), analysis, content_cache)
+    recorder = usage_service.UsageRecorder(writes)
+    return Generation(settings, open_provider(settings), analysis, content_cache, recorder)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +118,7 @@ async def check_quota(gen: Generation, reads: Sessions, user_id: uuid.UUID) -> N
         return
     async with reads() as session:
         spent = await usage_service.tokens_today(session, user_id=user_id)
+    spent += gen.usage.unwritten_tokens(user_id)
     if spent >= limit:
         raise UsageQuotaExceeded(
             f"You have used today's {limit} AI tokens; the quota renews at 00:00 UTC.",
@@ -255,30 +261,29 @@ async def _keep(
     *,
     drafts_titled: str | None = None,
 ) -> list[uuid.UUID | None]:
-    """Record what `written` cost and, with a title, save its texts as drafts: one transaction.
+    """Count what `written` cost and, with a title, save its texts as drafts.
 
     The ids of the drafts, in order; None for each text when none is saved.
     """
-    post_ids: list[uuid.UUID | None] = [None] * len(written.texts)
     provider = gen.provider
-    async with writes() as session:
-        await usage_service.record(
-            session,
-            user_id=user_id,
-            provider=provider.name,
-            model=provider.model,
-            usage=written.usage,
-            cached=written.cached,
-        )
-        if drafts_titled is not None:
+    gen.usage.add(
+        user_id=user_id,
+        provider=provider.name,
+        model=provider.model,
+        usage=written.usage,
+        cached=written.cached,
+    )
+    if written.usage.total_tokens:
+        LLM_TOKENS.labels(provider.name, "prompt").inc(written.usage.prompt_tokens)
+        LLM_TOKENS.labels(provider.name, "completion").inc(written.usage.completion_tokens)
+    post_ids: list[uuid.UUID | None] = [None] * len(written.texts)
+    if drafts_titled is not None:
+        async with writes() as session:
             for index, text in enumerate(written.texts):
                 post = await posts_service.create(
                     session, owner_id=user_id, data=PostCreate(body=text, title=drafts_titled)
                 )
                 post_ids[index] = post.id
-    if written.usage.total_tokens:
-        LLM_TOKENS.labels(provider.name, "prompt").inc(written.usage.prompt_tokens)
-        LLM_TOKENS.labels(provider.name, "completion").inc(written.usage.completion_tokens)
     return post_ids
 
 
@@ -447,6 +452,7 @@ def _event(name: str, data: dict[str, Any]) -> bytes:
 async def usage_report(
     gen: Generation, reads: Sessions, *, user_id: uuid.UUID, days: int
 ) -> dict[str, Any]:
+    await gen.usage.flush()  # what this process counted, this user's last request included
     async with reads() as session:
         rows = await usage_service.days(session, user_id=user_id, last=days)
     today = usage_service.today()

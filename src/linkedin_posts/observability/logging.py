@@ -149,3 +149,8 @@ def configure_logging(settings: Settings, *, extra_processors: Sequence[Processo
         logging.getLogger(name).propagate = True
     # uvicorn's access lines are replaced by ours, which know the route and principal.
     logging.getLogger("uvicorn.access").disabled = True
+    # The AI provider's HTTP client logs every call at info; failed calls are ours to log
+    # (generation/resilience.py), and a line per success is noise at 100 calls a second.
+    # LP_LOG_LEVEL=debug shows them again.
+    quiet = root.level > logging.DEBUG
+    logging.getLogger("httpx2").setLevel(logging.WARNING if quiet else logging.NOTSET)
