@@ -1,7 +1,8 @@
 """A new post from a brief: hook, opening, key points, closer, call to action and hashtags."""
 
+import functools
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 from linkedin_posts.generation.providers.base import LENGTH_TARGETS, Brief, Length
@@ -65,34 +66,48 @@ class _Layout:
     fillers: list[str] = field(default_factory=list)
 
 
-def _render(parts: _Parts, layout: _Layout, tags: Sequence[str]) -> str:
+def _blocks(
+    parts: _Parts, layout: _Layout, tags: Sequence[str], wrapped: Callable[[str], str] = wrap
+) -> list[str]:
+    """The post's paragraphs, not yet joined; `_fit` passes a cached `wrap` as `wrapped`."""
     blocks = [parts.hook]
     if layout.intro:
-        blocks.append(wrap(parts.intro))
+        blocks.append(wrapped(parts.intro))
     if layout.points:
         items = [
-            wrap(parts.style.format(n=n) + point) for n, point in enumerate(layout.points, start=1)
+            wrapped(parts.style.format(n=n) + point)
+            for n, point in enumerate(layout.points, start=1)
         ]
         if parts.compact:
             blocks.append("\n".join([parts.lead, *items]))
         else:
             blocks += [parts.lead, *items]
-    blocks += [wrap(filler) for filler in layout.fillers]
+    blocks += [wrapped(filler) for filler in layout.fillers]
     if layout.closer:
-        blocks.append(wrap(parts.closer))
-    blocks.append(wrap(parts.cta))
+        blocks.append(wrapped(parts.closer))
+    blocks.append(wrapped(parts.cta))
     if tags:
         blocks.append(" ".join(tags))
-    return "\n\n".join(blocks)
+    return blocks
+
+
+def _render(parts: _Parts, layout: _Layout, tags: Sequence[str]) -> str:
+    return "\n\n".join(_blocks(parts, layout, tags))
 
 
 def _fit(parts: _Parts, tags: Sequence[str], length: Length) -> tuple[str, _Layout]:
     """The post within the length's target: key points first, in order, as many as fit; then the
     opening and the takeaway; then general paragraphs until it is long enough."""
     low, high = LENGTH_TARGETS[length]
+    # Every trial holds the same pieces: each is wrapped and counted once.
+    wrapped = functools.cache(wrap)
+    counted = functools.cache(graphemes)
 
     def size(layout: _Layout) -> int:
-        return graphemes(_render(parts, layout, tags))
+        # A line break is a grapheme boundary on both sides unless it follows a CR (UAX #29),
+        # and clean() leaves no CR: the post's size is its paragraphs' and the breaks'.
+        blocks = _blocks(parts, layout, tags, wrapped)
+        return sum(map(counted, blocks)) + 2 * (len(blocks) - 1)
 
     layout = _Layout()
     for point in parts.points:
@@ -112,7 +127,7 @@ def _fit(parts: _Parts, tags: Sequence[str], length: Length) -> tuple[str, _Layo
         trial = replace(layout, fillers=[*layout.fillers, filler])
         if size(trial) <= high:
             layout = trial
-    return _render(parts, layout, tags), layout
+    return "\n\n".join(_blocks(parts, layout, tags, wrapped)), layout
 
 
 def compose(brief: Brief, seed: int) -> str:

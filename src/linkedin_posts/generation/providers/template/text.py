@@ -1,5 +1,7 @@
 """Text helpers shared by composing and rewriting: count, clip, wrap, reflow, keywords."""
 
+import functools
+
 import regex
 
 from linkedin_posts.analysis import rules
@@ -28,6 +30,8 @@ def graphemes(text: str) -> int:
 
 def clip(text: str, limit: int) -> str:
     """At most `limit` characters: whole sentences if that keeps half, else whole words and "…"."""
+    if len(text) <= limit:  # a cluster is at least one code point: no need to find them
+        return text
     clusters = GRAPHEME.findall(text)
     if len(clusters) <= limit:
         return text
@@ -133,10 +137,15 @@ def wrap(paragraph: str, limit: int = LINE_LIMIT) -> str:
     return "\n".join(lines)
 
 
-def keywords(text: str, language: str) -> list[tuple[str, float]]:
+# The variants of one request compose the same brief (seeds seed+0..seed+4), and each reads
+# the keywords of the same few texts several times, as a rewrite does of its draft: extraction
+# is the costliest step and pure, so it is cached. A tuple, so no caller can change a cached
+# value; bounded, as its keys are whole texts.
+@functools.lru_cache(maxsize=256)
+def keywords(text: str, language: str) -> tuple[tuple[str, float], ...]:
     if not WORD.search(text):
-        return []
-    return extract_keywords(text, stopwords=stopwords_for(language), top=8)
+        return ()
+    return tuple(extract_keywords(text, stopwords=stopwords_for(language), top=8))
 
 
 def plural(count: int, word: str) -> str:
