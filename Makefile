@@ -26,8 +26,11 @@ lint: $(VENV)/.synced
 typecheck: $(VENV)/.synced
 	$(BIN)/mypy
 
+# Two test processes (pytest-xdist): each has its own databases; TEST_WORKERS=0 runs in one.
+TEST_WORKERS ?= 2
+
 unit: $(VENV)/.synced promtool
-	$(BIN)/pytest --cov --cov-report=term --cov-fail-under=90 --durations=30 $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(TEST_WORKERS) --cov --cov-report=term --cov-fail-under=90 --durations=30 $(PYTEST_ARGS)
 
 bench: $(VENV)/.synced
 	command -v wrk >/dev/null 2>&1 || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y wrk; }

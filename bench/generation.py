@@ -1055,8 +1055,9 @@ def block(results: dict[str, Any], results_file: str) -> str:
             if many
             else ""
         )
-        + ". The service adds each request to the user's usage row for the day "
-        "(`ai_usage`, an upsert), so one user's concurrent requests wait for that row's lock"
+        + ". The service counts each request's usage in memory and writes it once a second "
+        "per worker (it once upserted the user's `ai_usage` row per request, so one user's "
+        "concurrent requests queued on that row's lock)"
     )
     lines = [
         f"### Recorded run: {meta['started_utc']}",
@@ -1163,10 +1164,7 @@ def observations(results: dict[str, Any]) -> list[str]:
                 f"Provider, one user against {many['senders']}: {one['ok_per_s']:.1f} against "
                 f"{many['ok_per_s']:.1f} answers/s, p99 {_ms(one['p99_ms'])} against "
                 f"{_ms(many['p99_ms'])} ms; with one user {waits} (with many, "
-                f"{_num(many['pg_lock_waits'])}). Each request adds itself to the user's "
-                "`ai_usage` row of the day in its own write transaction (an upsert), so one "
-                "user's concurrent requests take turns on that row, each holding its lock until "
-                "its commit, while waiting requests hold pool connections."
+                f"{_num(many['pg_lock_waits'])})."
             )
         for s in runs:
             need = s["ideal_per_s"] * (s["server_cpu_ms"] or 0) / 1000
@@ -1205,7 +1203,7 @@ def observations(results: dict[str, Any]) -> list[str]:
                 f"against {_num(hello['server_cpu_ms'], '.2f')} ms for the hello-world; "
                 f"{_num(g['pg_lock_waits'])} sessions waiting on a lock on average. A cache hit "
                 "still authenticates, counts the rate limit in Redis, looks the generation and "
-                "its analysis up, and writes the usage row (`cached_requests`) in a transaction."
+                "its analysis up, and counts the request in the worker's usage tally."
             )
     return notes
 
