@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 CHANNEL = f"{KEY_PREFIX}:invalidate"
+# The longest a stop waits for the subscription to close.
+STOP_SECONDS = 1.0
 
 
 class InvalidationBus:
@@ -70,8 +72,9 @@ class InvalidationBus:
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            # Bounded: a subscription cancelled in the middle of a read can wait on its
+            # connection while it closes, and a shutdown must not hang on Redis.
+            await asyncio.wait({self._task}, timeout=STOP_SECONDS)
 
     def announcement(self, keys: list[str]) -> tuple[str, bytes]:
         """An id, and what a write publishes on CHANNEL (sent with the shared cache's deletes)."""
@@ -118,8 +121,9 @@ class InvalidationBus:
                     self._heard.clear()
                     self.on_deaf()
             finally:
-                with contextlib.suppress(*self._failures):
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+                with contextlib.suppress(*self._failures, TimeoutError):
+                    async with asyncio.timeout(STOP_SECONDS):
+                        await pubsub.aclose()  # type: ignore[no-untyped-call]
             await asyncio.sleep(self.ping_seconds)
 
     async def _subscribed(self, pubsub: "redis.client.PubSub") -> None:
