@@ -1,6 +1,6 @@
 """Two `linkedin-posts serve` processes on one Redis admit exactly the limit per window, together.
 
-64 clients share one identity, half of them on each process. For each of ten one-second windows
+64 clients share one identity, half of them on each process. For each of ten two-second windows
 they send as fast as they can from 0.1 s after the window starts until 0.35 s, and every answer
 must be back before the window ends (the window boundaries follow from the documented phase of
 the identity): then each request counted in the window it was sent in, and the window must
@@ -27,11 +27,11 @@ from tests.conftest import PG_URL, REDIS_URL, fresh_database, open_account
 from tests.test_cli import CLI, cli_env, free_port, run_cli
 
 LIMIT = 20
-PERIOD = 1
+# Two-second windows: the clients send in the first 0.35 s, and the rest is slack for a machine
+# busy with the other test process (`make test` runs two) to answer before the window ends.
+PERIOD = 2
 WINDOWS = 10
-# A window counts only if answered before it ends; a machine busy with the other test process
-# (`make test` runs two) lets as few as 1 in 4 through, so up to 50 more are tried.
-SPARE_WINDOWS = 50
+SPARE_WINDOWS = 20
 CLIENTS = 64
 # When, within a window, the clients send: away from both of its ends.
 SEND_FROM = 0.1
@@ -54,7 +54,11 @@ def servers(tmp_path: Path, database_url: str) -> Iterator[list[str]]:
     env = cli_env(
         database_url,
         LP_REDIS_URL=REDIS_URL,
-        LP_RATELIMIT_READ=f"{LIMIT}/second",  # PERIOD
+        LP_RATELIMIT_READ=f"{LIMIT}/{PERIOD} seconds",
+        # This test is about Redis answering: with the default 0.25 s, a starved machine makes a
+        # process fall back to counting alone (the Redis-down case, tested on its own), and that
+        # admits more than the limit on purpose.
+        LP_REDIS_TIMEOUT_SECONDS="5",
         LP_AUTO_MIGRATE="false",
         LP_ACCESS_LOG="false",
         LP_DB_POOL_SIZE="4",
@@ -125,7 +129,9 @@ async def one_window(
     return (statuses, admitted) if judgeable else None
 
 
-async def test_two_processes_admit_exactly_the_limit_per_window(servers: list[str]) -> None:
+async def test_two_processes_admit_exactly_the_limit_per_window(
+    servers: list[str], tmp_path: Path
+) -> None:
     async with httpx.AsyncClient(base_url=servers[0], timeout=10) as client:
         account = await open_account(client)
     headers = account.headers
@@ -145,6 +151,8 @@ async def test_two_processes_admit_exactly_the_limit_per_window(servers: list[st
             if len(judged) == WINDOWS:
                 break
 
+    logs = "".join(log.read_text() for log in sorted(tmp_path.glob("serve-*.log")))
+    assert "Redis unreachable" not in logs, logs  # then the windows were not Redis's to judge
     assert len(judged) == WINDOWS, f"only {len(judged)} windows answered in time"
     for statuses, admitted in judged:
         assert set(statuses) == {200, 429}, statuses
