@@ -9,6 +9,7 @@ from linkedin_posts.auth import models as auth_models  # noqa: F401  (registers 
 from linkedin_posts.config import get_settings
 from linkedin_posts.database import Base, create_engine
 from linkedin_posts.generation import models as generation_models  # noqa: F401
+from linkedin_posts.jobs import models as jobs_models  # noqa: F401
 from linkedin_posts.posts import models as posts_models  # noqa: F401
 
 config = context.config

@@ -32,7 +32,7 @@ IN_CI = os.environ.get("CI", "").strip().lower() not in ("", "0", "false")
 PG_URL = os.environ.get("LP_TEST_DATABASE_URL")
 REDIS_URL = os.environ.get("LP_TEST_REDIS_URL")
 # Children first, so deleting never trips a foreign key.
-TABLES = ("ai_usage", "post_tags", "posts", "api_keys", "users")
+TABLES = ("job_items", "jobs", "ai_usage", "post_tags", "posts", "api_keys", "users")
 PASSWORD = "correct horse battery"
 
 

@@ -28,7 +28,7 @@ from linkedin_posts.main import create_app
 from linkedin_posts.posts import models as posts_models  # noqa: F401
 from tests.conftest import PASSWORD, fresh_database, make_settings
 
-OUR_TABLES = {"users", "api_keys", "posts", "post_tags", "ai_usage"}
+OUR_TABLES = {"users", "api_keys", "posts", "post_tags", "ai_usage", "jobs", "job_items"}
 # What the models declare, by table: index name -> its columns.
 INDEXES = {
     "users": {},
@@ -42,6 +42,14 @@ INDEXES = {
     "post_tags": {"ix_post_tags_owner_id_tag_post_id": ["owner_id", "tag", "post_id"]},
     # Its primary key (user_id, day, provider, model) serves the one query, a user's last days.
     "ai_usage": {},
+    "jobs": {
+        "ix_jobs_owner_id_id": ["owner_id", "id"],
+        "ix_jobs_owner_id_status": ["owner_id", "status"],
+        # A unique index, not a constraint: a retried submit finds its job by it.
+        "uq_jobs_owner_id_idempotency_key": ["owner_id", "idempotency_key"],
+        "ix_jobs_status_priority_id": ["status", "priority", "id"],
+    },
+    "job_items": {"ix_job_items_job_id_status_seq": ["job_id", "status", "seq"]},
 }
 UNIQUE = {
     "users": {"uq_users_email": ["email"]},
@@ -53,6 +61,8 @@ CASCADES = {
     ("posts", "owner_id"): "users",
     ("post_tags", "post_id"): "posts",
     ("ai_usage", "user_id"): "users",
+    ("jobs", "owner_id"): "users",
+    ("job_items", "job_id"): "jobs",
 }
 # PostgreSQL only, and only in the migration: SQLite has no trigram index to mirror it.
 SEARCH_INDEX = "ix_posts_search_trgm"
@@ -210,6 +220,10 @@ async def register_and_post(client: httpx.AsyncClient) -> tuple[dict[str, str], 
     assert created.status_code == 201, created.text
     generated = await client.post("/v1/generate", json={"topic": "Notes"}, headers=headers)
     assert generated.status_code == 200, generated.text  # a row of AI usage
+    job = await client.post(
+        "/v1/jobs", json={"kind": "analyze", "items": [{"text": "Notes"}]}, headers=headers
+    )
+    assert job.status_code == 201, job.text  # a job and its item
     return headers, created.json()
 
 
@@ -240,7 +254,7 @@ async def test_data_written_after_upgrade_reads_back_the_same_and_survives_a_sec
     assert await recorded_revisions(engine) == [head_revision()]
 
 
-async def test_deleting_a_user_deletes_their_posts_tags_keys_and_usage(
+async def test_deleting_a_user_deletes_their_posts_tags_keys_usage_and_jobs(
     fresh_url: str, engine: AsyncEngine
 ) -> None:
     await upgrade(fresh_url)
@@ -252,10 +266,11 @@ async def test_deleting_a_user_deletes_their_posts_tags_keys_and_usage(
 
     async with engine.begin() as conn:
         counts = [await conn.scalar(text(f"SELECT count(*) FROM {t}")) for t in sorted(OUR_TABLES)]
-        assert counts == [1, 1, 2, 1, 1]  # ai_usage, api_keys, post_tags, posts, users
+        # ai_usage, api_keys, job_items, jobs, post_tags, posts, users
+        assert counts == [1, 1, 1, 1, 2, 1, 1]
         await conn.execute(text("DELETE FROM users"))
         counts = [await conn.scalar(text(f"SELECT count(*) FROM {t}")) for t in sorted(OUR_TABLES)]
-    assert counts == [0, 0, 0, 0, 0]
+    assert counts == [0] * len(OUR_TABLES)
 
 
 def _differences(conn: Connection) -> list[Any]:

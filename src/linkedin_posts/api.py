@@ -5,6 +5,8 @@ from fastapi import APIRouter
 from linkedin_posts.analysis.router import router as analysis_router
 from linkedin_posts.auth.router import api_keys_router, auth_router, users_router
 from linkedin_posts.cache.router import router as cache_admin_router
+from linkedin_posts.jobs.router import admin_router as jobs_admin_router
+from linkedin_posts.jobs.router import router as jobs_router
 from linkedin_posts.linkedin.router import router as linkedin_router
 from linkedin_posts.observability import admin
 from linkedin_posts.posts.router import router as posts_router
@@ -17,9 +19,11 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     posts_router,
     analysis_router,
     linkedin_router,
+    jobs_router,
     auth_router,
     users_router,
     api_keys_router,
     admin.router,
     cache_admin_router,
+    jobs_admin_router,
 )

@@ -1,4 +1,4 @@
-"""`linkedin-posts serve | migrate | create-user`."""
+"""`linkedin-posts serve | worker | migrate | create-user`."""
 
 import argparse
 import asyncio
@@ -84,6 +84,17 @@ def serve(args: argparse.Namespace) -> None:
     finally:
         if made_dir is not None:
             shutil.rmtree(made_dir, ignore_errors=True)
+
+
+def worker(_args: argparse.Namespace) -> None:
+    import uvloop
+
+    from linkedin_posts.jobs.worker import run_worker
+
+    settings = load_settings()
+    if settings.should_auto_migrate:
+        migrate(settings)
+    uvloop.run(run_worker(settings))
 
 
 def share_metrics_dir(workers: int) -> str | None:
@@ -182,6 +193,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--log-level", default="info")
     run.add_argument("--no-access-log", dest="access_log", action="store_false")
     run.set_defaults(handler=serve)
+
+    work = commands.add_parser("worker", help="run bulk jobs (no HTTP server)")
+    work.set_defaults(handler=worker)
 
     mig = commands.add_parser("migrate", help="apply database migrations")
     mig.set_defaults(handler=lambda _args: migrate(load_settings()))

@@ -247,6 +247,37 @@ class Settings(BaseSettings):
         default=200_000, ge=0, description="Provider tokens one user may spend a day; 0: no cap."
     )
 
+    # Bulk jobs (docs/jobs.md): limits per user and per job, and how the runners pace them.
+    jobs_enabled: bool = Field(
+        default=True, description="Run bulk jobs in the API process (the embedded runner)."
+    )
+    jobs_max_items: int = Field(default=10_000, ge=1, le=100_000, description="Items per job.")
+    jobs_max_in_flight: int = Field(
+        default=5, ge=1, le=1000, description="Unfinished jobs one user may have."
+    )
+    jobs_max_body_bytes: int = Field(
+        default=8 * 1024 * 1024, ge=1024, description="Body of a job submit or an import upload."
+    )
+    jobs_default_concurrency: int = Field(
+        default=4, ge=1, le=64, description="Items of one job at once, unless the job asks."
+    )
+    jobs_max_concurrency: int = Field(
+        default=32, ge=1, le=256, description="The most items one job may run at once."
+    )
+    jobs_runner_concurrency: int = Field(
+        default=32, ge=1, le=1024, description="Items at once in one runner, all jobs together."
+    )
+    jobs_max_attempts: int = Field(default=3, ge=1, le=10, description="Tries of one item.")
+    jobs_retry_backoff_seconds: float = Field(
+        default=1.0, gt=0, le=300, description="Wait before an item's second try; then doubled."
+    )
+    jobs_lease_seconds: float = Field(
+        default=30.0, ge=1, le=3600, description="A dead runner's items are taken over after this."
+    )
+    jobs_poll_seconds: float = Field(
+        default=1.0, gt=0, le=60, description="How often an idle runner looks for work."
+    )
+
     @field_validator("metrics_allow", "trusted_proxies", mode="before")
     @classmethod
     def split_networks(cls, value: object) -> object:

@@ -4,10 +4,11 @@ import gc
 import logging
 import time
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from fastapi import FastAPI
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.types import Receive, Scope, Send
 
 from linkedin_posts import __version__
@@ -29,6 +30,8 @@ from linkedin_posts.database import (
 from linkedin_posts.errors import install_error_handlers, problem_responses
 from linkedin_posts.generation.router import router as generation_router
 from linkedin_posts.generation.service import open_generation
+from linkedin_posts.jobs.runner import Runner
+from linkedin_posts.jobs.work import Work
 from linkedin_posts.observability import health, metrics, tracing
 from linkedin_posts.observability.logging import configure_logging
 from linkedin_posts.observability.loop_lag import LoopLagMonitor
@@ -104,6 +107,17 @@ async def warm_up(app: FastAPI, cache: TieredCache, count: int) -> None:
         logger.info("cache warm-up: %d posts in memory", warmed)
 
 
+def open_runner(app: FastAPI, settings: Settings) -> Runner:
+    """The embedded job runner: this process runs bulk jobs too (docs/jobs.md)."""
+    state = app.state
+    reads = sessions_of(state.session_factory, settings)
+
+    def writes() -> AbstractAsyncContextManager[AsyncSession]:
+        return write_transaction(state.session_factory, settings, state.cache)
+
+    return Runner(settings, reads=reads, writes=writes, work=Work(state.generation, reads, writes))
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings, extra_processors=tracing.log_processors())
@@ -130,6 +144,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             lambda: write_transaction(app.state.session_factory, settings, cache),
         )
         generation.start()
+        app.state.job_runner = runner = (
+            open_runner(app, settings) if settings.jobs_enabled else None
+        )
         if cache is not None:
             cache.start()
             if cache.bus is not None:
@@ -151,9 +168,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             # Tests build hundreds of apps in one process; each would freeze the last one's
             # garbage for good.
             tune_garbage_collector()
+        if runner is not None:
+            runner.start()
         try:
             yield
         finally:
+            if runner is not None:
+                await runner.stop()
             await loop_lag.stop()
             if cache is not None:
                 await cache.stop()
@@ -186,7 +207,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # security headers, so every answer (a 413, 503 or 504 included) is counted, logged, carries
     # its request id and is safe in a browser. Shedding comes before the body is read.
     app.add_middleware(RequestTimeoutMiddleware, seconds=settings.request_timeout_seconds)
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        larger={
+            f"{API_PREFIX}/jobs": settings.jobs_max_body_bytes,
+            f"{API_PREFIX}/jobs/import": settings.jobs_max_body_bytes,
+        },
+    )
     if settings.ratelimit_enabled:
         app.add_middleware(RateLimitHeadersMiddleware)
     if settings.compression_enabled:

@@ -107,6 +107,10 @@ def wait_until_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> N
     pytest.fail(f"server not ready within 60 s:\n{log.read_text()}")
 
 
+def server_logs(directory: Path) -> str:
+    return "".join(log.read_text() for log in sorted(directory.glob("serve-*.log")))
+
+
 async def one_window(
     clients: tuple[httpx.AsyncClient, httpx.AsyncClient], headers: dict[str, str], start: float
 ) -> tuple[list[int], list[int]] | None:
@@ -151,7 +155,7 @@ async def test_two_processes_admit_exactly_the_limit_per_window(
             if len(judged) == WINDOWS:
                 break
 
-    logs = "".join(log.read_text() for log in sorted(tmp_path.glob("serve-*.log")))
+    logs = server_logs(tmp_path)
     assert "Redis unreachable" not in logs, logs  # then the windows were not Redis's to judge
     assert len(judged) == WINDOWS, f"only {len(judged)} windows answered in time"
     for statuses, admitted in judged:

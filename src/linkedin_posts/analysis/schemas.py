@@ -22,19 +22,22 @@ def _not_blank(text: str) -> str:
     return text
 
 
+AnalyzedText = Annotated[
+    StorableText,
+    Field(
+        min_length=1,
+        max_length=MAX_TEXT_CODE_POINTS,
+        description="The draft, as it would be posted.",
+        json_schema_extra={"pattern": BODY_PATTERN},
+    ),
+    AfterValidator(_not_blank),
+]
+
+
 class AnalyzeRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    text: Annotated[
-        StorableText,
-        Field(
-            min_length=1,
-            max_length=MAX_TEXT_CODE_POINTS,
-            description="The draft, as it would be posted.",
-            json_schema_extra={"pattern": BODY_PATTERN},
-        ),
-        AfterValidator(_not_blank),
-    ]
+    text: AnalyzedText
     language: LanguageCode | None = Field(
         default=None,
         description="ISO 639-1 code of the text's language; detected when left out.",

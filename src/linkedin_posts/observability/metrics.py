@@ -141,6 +141,13 @@ LLM_CIRCUIT_OPEN = Gauge(
     multiprocess_mode="livemax",
 )
 
+JOB_ITEMS = Counter(
+    "lp_job_items_total",
+    "Bulk-job items a runner finished or put back for a retry, by job kind and outcome "
+    "(succeeded, failed, retried).",
+    ["kind", "outcome"],
+)
+
 # Always 1; the labels carry the information. `livemax` keeps it 1 however many workers run
 # (`livesum` would count workers, `all` would add a pid label per worker) and, being a live
 # mode, drops a stopped worker's labels, so a worker restarted after an upgrade in place does

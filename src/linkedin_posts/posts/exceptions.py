@@ -24,3 +24,11 @@ class InvalidSchedule(AppError):
 
 class InvalidCursor(InvalidInput):
     code = "invalid_cursor"
+
+
+class ExportMethodNotAllowed(AppError):
+    """/v1/posts/export is not a post id: only GET is served there."""
+
+    status = 405
+    code = "method_not_allowed"
+    headers = {"Allow": "GET"}

@@ -1,15 +1,17 @@
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi.responses import StreamingResponse
 
 from linkedin_posts.auth.dependencies import CurrentUser
 from linkedin_posts.cache.http import cached_response
 from linkedin_posts.database import SessionDep, read_sessions
 from linkedin_posts.dependencies import require_json, single_valued_query
 from linkedin_posts.errors import problem_responses
-from linkedin_posts.posts import service
+from linkedin_posts.posts import export, service
 from linkedin_posts.posts.dependencies import EditablePost, IfMatch, IfNoneMatch
+from linkedin_posts.posts.exceptions import ExportMethodNotAllowed
 from linkedin_posts.posts.models import Post
 from linkedin_posts.posts.schemas import PostCreate, PostFilters, PostPage, PostRead, PostUpdate
 
@@ -65,6 +67,65 @@ async def list_posts(
     )
     request.state.cache = level.value  # for the access log
     return cached_response(page, level, if_none_match)
+
+
+_EXPORT: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "Every post of the caller, newest first, as one file: CSV with the header "
+        f"{','.join(export.COLUMNS)} (tags joined with ', '), or a JSON array of objects with "
+        "those keys. Both import as they are.",
+        "content": {
+            "text/csv": {"schema": {"type": "string"}},
+            "application/json": {
+                "schema": {
+                    "type": "array",
+                    "items": {"type": "object", "required": list(export.COLUMNS)},
+                }
+            },
+        },
+        "headers": {
+            "Content-Disposition": {
+                "description": 'attachment; filename="posts-<date>.csv" (or .json)',
+                "schema": {"type": "string"},
+            }
+        },
+    }
+}
+
+
+# Before /{post_id}, which would read "export" as an id.
+@router.get(
+    "/export",
+    response_class=StreamingResponse,
+    dependencies=[Depends(single_valued_query)],
+    responses=_EXPORT,
+)
+async def export_posts(
+    user: CurrentUser,
+    request: Request,
+    export_format: Annotated[
+        export.ExportFormat, Query(alias="format", description="The file's format.")
+    ] = "json",
+) -> StreamingResponse:
+    """Download all your posts as one file, to keep or to import elsewhere."""
+    # Sessions of its own, opened as it goes: the body is sent after this handler returns.
+    body = await export.stream(
+        read_sessions(request), owner_id=user.id, export_format=export_format
+    )
+    return StreamingResponse(
+        body,
+        media_type=export.MEDIA_TYPES[export_format],
+        headers={
+            "Content-Disposition": f'attachment; filename="{export.filename(export_format)}"',
+            "Cache-Control": "private, no-store",
+        },
+    )
+
+
+@router.api_route("/export", methods=["POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
+async def export_other_methods() -> None:
+    # Without it, the /{post_id} routes would answer these as if "export" were a bad id.
+    raise ExportMethodNotAllowed("Only GET is allowed here.")
 
 
 @router.get(

@@ -1,0 +1,1 @@
+"""Bulk jobs: many posts generated, analyzed or imported in the background."""

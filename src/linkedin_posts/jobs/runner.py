@@ -1,0 +1,340 @@
+"""Runs jobs: the same loop in an API process (embedded) and in `linkedin-posts worker`.
+
+A runner looks for unfinished jobs (told of new ones at once in its own process, otherwise
+every LP_JOBS_POLL_SECONDS), and for each one claims items within the job's concurrency,
+across all runners (store.claim), and runs them within its own cap (PrioritySlots). Any
+number of runners, in any processes, share the jobs: the database decides who runs what.
+"""
+
+import asyncio
+import contextlib
+import functools
+import logging
+import os
+import random
+import socket
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+
+from linkedin_posts.config import Settings
+from linkedin_posts.errors import AppError
+from linkedin_posts.generation.exceptions import (
+    ProviderError,
+    ProviderRateLimited,
+    ProviderTimeout,
+    ProviderUnavailable,
+)
+from linkedin_posts.jobs import store
+from linkedin_posts.jobs.models import Job, JobKind, JobStatus
+from linkedin_posts.jobs.pacing import AdaptiveLimit, PrioritySlots
+from linkedin_posts.jobs.store import Claimed, LeaseLost
+from linkedin_posts.jobs.work import JobContext, Outcome, Sessions, Work, with_post_ids
+from linkedin_posts.observability.metrics import JOB_ITEMS
+from linkedin_posts.posts import service as posts_service
+from linkedin_posts.types import utcnow
+
+logger = logging.getLogger(__name__)
+
+# Jobs a runner looks at per scan, most urgent first.
+SCAN_LIMIT = 50
+# The longest a retry waits, whatever the backoff or the provider's Retry-After says.
+MAX_RETRY_SECONDS = 300.0
+# The provider's answer time a round of AIMD is measured in.
+AIMD_ROUND_SECONDS = 1.0
+STOP_SECONDS = 5.0
+TRANSIENT = (SQLAlchemyError, OSError, TimeoutError)
+OVERLOAD = (ProviderRateLimited, ProviderTimeout, ProviderUnavailable)
+
+
+def runner_name() -> str:
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+@dataclass(slots=True)
+class RunnerStats:
+    succeeded: int = 0
+    failed: int = 0
+    retried: int = 0
+    lost: int = 0
+    jobs: set[uuid.UUID] = field(default_factory=set)
+
+
+class Runner:
+    def __init__(
+        self, settings: Settings, *, reads: Sessions, writes: Sessions, work: Work
+    ) -> None:
+        self.settings = settings
+        self.reads = reads
+        self.writes = writes
+        self.work = work
+        self.name = runner_name()
+        self.slots = PrioritySlots(settings.jobs_runner_concurrency)
+        # Generation items share the provider with interactive requests: at most half its
+        # calls per process go to jobs, and fewer when it shows overload.
+        provider_share = max(1, settings.ai_max_concurrency // 2)
+        self.provider_limit = AdaptiveLimit(initial=min(4, provider_share), maximum=provider_share)
+        self.stats = RunnerStats()
+        self._wake = asyncio.Event()
+        self._active: dict[uuid.UUID, asyncio.Task[None]] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._tasks = [
+            asyncio.create_task(self._scan_forever(), name="jobs-scan"),
+            asyncio.create_task(self._renew_forever(), name="jobs-leases"),
+        ]
+
+    def wake(self) -> None:
+        """A job was submitted here: look now rather than at the next poll."""
+        self._wake.set()
+
+    async def stop(self) -> None:
+        """Stop taking items, cancel those in hand and hand them back for another runner."""
+        tasks = [*self._tasks, *self._active.values()]
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=STOP_SECONDS)
+        with contextlib.suppress(*TRANSIENT):
+            async with asyncio.timeout(STOP_SECONDS), self.writes() as session:
+                released = await store.release(session, runner=self.name)
+            if released:
+                logger.info("jobs: handed back %d items in progress", released)
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "active_jobs": len(self._active),
+            "items_running": self.slots.in_use,
+            "items_waiting": self.slots.waiting,
+            "capacity": self.slots.capacity,
+            "provider_limit": round(self.provider_limit.limit, 2),
+            "provider_limit_decreases": self.provider_limit.decreases,
+            "succeeded": self.stats.succeeded,
+            "failed": self.stats.failed,
+            "retried": self.stats.retried,
+            "lost_leases": self.stats.lost,
+        }
+
+    # -- finding jobs --------------------------------------------------------------------------
+
+    async def _scan_forever(self) -> None:
+        while True:
+            try:
+                await self.scan()
+            except TRANSIENT as exc:
+                logger.warning("jobs: could not look for jobs (%s)", type(exc).__name__)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.settings.jobs_poll_seconds):
+                    await self._wake.wait()
+            self._wake.clear()
+
+    async def scan(self) -> None:
+        async with self.reads() as session:
+            jobs = list(
+                await session.scalars(
+                    select(Job)
+                    .where(Job.status.in_((JobStatus.QUEUED.value, JobStatus.RUNNING.value)))
+                    .order_by(Job.priority.desc(), Job.id)
+                    .limit(SCAN_LIMIT)
+                )
+            )
+        for job in jobs:
+            if job.id not in self._active:
+                context = JobContext(
+                    job.id,
+                    job.owner_id,
+                    JobKind(job.kind),
+                    job.priority,
+                    job.total,
+                    job.concurrency,
+                )
+                task = asyncio.create_task(self._run_job(context), name=f"job-{job.id}")
+                self._active[job.id] = task
+                task.add_done_callback(functools.partial(self._forget, job.id))
+
+    def _forget(self, job_id: uuid.UUID, _: object) -> None:
+        self._active.pop(job_id, None)
+
+    async def _renew_forever(self) -> None:
+        lease = self.settings.jobs_lease_seconds
+        while True:
+            await asyncio.sleep(lease / 3)
+            try:
+                async with self.writes() as session:
+                    await store.renew_leases(
+                        session, runner=self.name, lease_seconds=lease, now=utcnow()
+                    )
+            except TRANSIENT as exc:
+                logger.warning("jobs: could not renew leases (%s)", type(exc).__name__)
+
+    # -- one job -------------------------------------------------------------------------------
+
+    async def _run_job(self, job: JobContext) -> None:
+        """Claim and run the job's items until none is left for this runner."""
+        running: set[asyncio.Task[None]] = set()
+        rank = (-job.priority, job.total)
+        try:
+            while True:
+                room = job.concurrency - len(running)
+                claimed = await self._claim(job, room) if room > 0 else []
+                for item in claimed:
+                    running.add(asyncio.create_task(self._run_item(job, item, rank)))
+                if running:
+                    _, running = await asyncio.wait(
+                        running,
+                        timeout=self.settings.jobs_poll_seconds,
+                        return_when=asyncio.FIRST_COMPLETED,
+                    )
+                    running = set(running)
+                elif not await self._wait_or_finish(job):
+                    return
+        except TRANSIENT as exc:
+            # The next scan picks the job up again.
+            logger.warning("jobs: job %s paused (%s)", job.id, type(exc).__name__)
+        finally:
+            for task in running:
+                task.cancel()
+
+    async def _claim(self, job: JobContext, room: int) -> list[Claimed]:
+        async with self.writes() as session:
+            return await store.claim(
+                session,
+                job_id=job.id,
+                runner=self.name,
+                want=room,
+                lease_seconds=self.settings.jobs_lease_seconds,
+                now=utcnow(),
+            )
+
+    async def _wait_or_finish(self, job: JobContext) -> bool:
+        """Nothing to claim now: True to keep going (items wait for a retry), False when the
+        job is done here (finished, or its last items are another runner's)."""
+        async with self.reads() as session:
+            queued, running = await store.unfinished_items(session, job.id)
+            cancelled = await session.scalar(select(Job.cancel_requested).where(Job.id == job.id))
+        if queued and not cancelled:
+            await asyncio.sleep(self.settings.jobs_poll_seconds)
+            return True
+        if not running:
+            async with self.writes() as session:
+                await store.finish(session, job.id)
+        return False
+
+    # -- one item ------------------------------------------------------------------------------
+
+    async def _run_item(self, job: JobContext, item: Claimed, rank: tuple[int, int]) -> None:
+        if item.attempts > self.settings.jobs_max_attempts:
+            # Taken over from runners that died on it every time: it may be what kills them.
+            await self._record_failure(
+                job,
+                item,
+                {"code": "item_abandoned", "detail": "The item's runner stopped every time."},
+                retry_at=None,
+            )
+            return
+        async with self.slots.slot(rank):
+            try:
+                outcome = await self._compute(job, item)
+            except Exception as exc:
+                await self._failed(job, item, exc)
+                return
+        await self._succeeded(job, item, outcome)
+
+    async def _compute(self, job: JobContext, item: Claimed) -> Outcome:
+        if job.kind is not JobKind.GENERATE:
+            return await self.work.run(job, item.input)
+        async with self.provider_limit.slot():
+            try:
+                outcome = await self.work.run(job, item.input)
+            except OVERLOAD:
+                await self.provider_limit.overloaded(AIMD_ROUND_SECONDS)
+                raise
+            self.provider_limit.succeeded()
+            return outcome
+
+    async def _succeeded(self, job: JobContext, item: Claimed, outcome: Outcome) -> None:
+        try:
+            async with self.writes() as session:
+                post_ids = [
+                    (await posts_service.create(session, owner_id=job.owner_id, data=post)).id
+                    for post in outcome.posts
+                ]
+                with_post_ids(job.kind, outcome.result, post_ids)
+                await store.succeed(
+                    session,
+                    job_id=job.id,
+                    seq=item.seq,
+                    runner=self.name,
+                    result=outcome.result,
+                    now=utcnow(),
+                )
+        except LeaseLost:
+            self.stats.lost += 1
+            logger.warning("jobs: item %d of job %s was taken over", item.seq, job.id)
+            return
+        self.stats.succeeded += 1
+        JOB_ITEMS.labels(job.kind.value, "succeeded").inc()
+
+    async def _failed(self, job: JobContext, item: Claimed, exc: Exception) -> None:
+        error = _problem(exc)
+        if not isinstance(exc, (AppError, *TRANSIENT)):
+            logger.error("jobs: item %d of job %s failed", item.seq, job.id, exc_info=exc)
+        retry_at = None
+        if _retryable(exc) and item.attempts < self.settings.jobs_max_attempts:
+            retry_at = utcnow() + timedelta(seconds=self._backoff(item.attempts, exc))
+        await self._record_failure(job, item, error, retry_at)
+
+    async def _record_failure(
+        self, job: JobContext, item: Claimed, error: dict[str, Any], retry_at: datetime | None
+    ) -> None:
+        async with self.writes() as session:
+            held = await store.fail(
+                session,
+                job_id=job.id,
+                seq=item.seq,
+                runner=self.name,
+                error=error,
+                retry_at=retry_at,
+                now=utcnow(),
+            )
+        if not held:
+            self.stats.lost += 1
+        elif retry_at is not None:
+            self.stats.retried += 1
+            JOB_ITEMS.labels(job.kind.value, "retried").inc()
+        else:
+            self.stats.failed += 1
+            JOB_ITEMS.labels(job.kind.value, "failed").inc()
+
+    def _backoff(self, attempts: int, exc: Exception) -> float:
+        base: float = self.settings.jobs_retry_backoff_seconds * 2.0 ** (attempts - 1)
+        delay = base / 2 + random.uniform(0, base / 2)  # noqa: S311  (jitter, not a secret)
+        if isinstance(exc, ProviderError) and exc.retry_after is not None:
+            delay = max(delay, exc.retry_after)
+        return min(delay, MAX_RETRY_SECONDS)
+
+
+def _retryable(exc: Exception) -> bool:
+    if isinstance(exc, ProviderError):
+        return exc.retryable
+    if isinstance(exc, AppError):
+        return exc.status >= 500 or exc.status == 429
+    return True  # a database or network hiccup, or a bug: worth another try, then recorded
+
+
+def _problem(exc: Exception) -> dict[str, Any]:
+    """What the item's `error` says: the API's problem code and detail, nothing internal."""
+    if isinstance(exc, AppError):
+        return {"code": exc.code, "status": exc.status, "detail": exc.detail}
+    if isinstance(exc, TRANSIENT):
+        detail = "A service the item needs did not answer."
+        return {"code": "temporarily_unavailable", "status": 503, "detail": detail}
+    return {"code": "internal_error", "status": 500, "detail": "The item failed unexpectedly."}

@@ -1,0 +1,28 @@
+"""`linkedin-posts worker`: a process that runs bulk jobs and serves no HTTP.
+
+It is the app without its server: the same lifespan opens the database, Redis, the cache, the
+AI provider and the job runner, so a worker runs items exactly as an API process's embedded
+runner does. SIGTERM or SIGINT stops it: items in hand are handed back for another runner.
+"""
+
+import asyncio
+import logging
+import signal
+
+from linkedin_posts.config import Settings
+
+logger = logging.getLogger(__name__)
+
+
+async def run_worker(settings: Settings) -> None:
+    from linkedin_posts.main import create_app
+
+    app = create_app(settings.model_copy(update={"jobs_enabled": True}))
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stopping.set)
+    async with app.router.lifespan_context(app):
+        logger.warning("worker %s: running jobs", app.state.job_runner.name)
+        await stopping.wait()
+        logger.warning("worker %s: stopping", app.state.job_runner.name)
