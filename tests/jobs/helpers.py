@@ -55,3 +55,16 @@ async def items_of(
         cursor = page["next_cursor"]
         if cursor is None:
             return items
+
+
+async def progressed(
+    client: httpx.AsyncClient, account: Account, job_id: str, done: int, seconds: float = 30
+) -> dict[str, Any]:
+    """The job once at least `done` of its items have finished."""
+    deadline = time.monotonic() + seconds
+    while True:
+        job = await job_of(client, account, job_id)
+        if job["done"] >= done:
+            return job
+        assert time.monotonic() < deadline, f"{done} not done within {seconds} s: {job}"
+        await asyncio.sleep(0.02)
