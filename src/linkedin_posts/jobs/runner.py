@@ -131,6 +131,9 @@ class Runner:
                 await self.scan()
             except TRANSIENT as exc:
                 logger.warning("jobs: could not look for jobs (%s)", type(exc).__name__)
+            except Exception:
+                # A bug must not stop the runner for good: log it, look again at the next poll.
+                logger.exception("jobs: looking for jobs failed")
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self.settings.jobs_poll_seconds):
                     await self._wake.wait()
@@ -199,6 +202,8 @@ class Runner:
         except TRANSIENT as exc:
             # The next scan picks the job up again.
             logger.warning("jobs: job %s paused (%s)", job.id, type(exc).__name__)
+        except Exception:
+            logger.exception("jobs: job %s paused", job.id)
         finally:
             for task in running:
                 task.cancel()
@@ -231,6 +236,15 @@ class Runner:
     # -- one item ------------------------------------------------------------------------------
 
     async def _run_item(self, job: JobContext, item: Claimed, rank: tuple[int, int]) -> None:
+        try:
+            await self._attempt(job, item, rank)
+        except TRANSIENT as exc:
+            # Its result could not be written: the lease lapses and the item is tried again.
+            logger.warning(
+                "jobs: item %d of job %s not recorded (%s)", item.seq, job.id, type(exc).__name__
+            )
+
+    async def _attempt(self, job: JobContext, item: Claimed, rank: tuple[int, int]) -> None:
         if item.attempts > self.settings.jobs_max_attempts:
             # Taken over from runners that died on it every time: it may be what kills them.
             await self._record_failure(

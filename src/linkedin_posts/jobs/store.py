@@ -52,7 +52,15 @@ async def claim(
     # The job's row, locked: runners claiming at once take turns, so together they never run
     # more of its items than its concurrency. (SQLite's write lock does the same.)
     job = await session.scalar(select(Job).where(Job.id == job_id).with_for_update())
-    if job is None or job.status in FINISHED or job.cancel_requested:
+    if job is None or job.status in FINISHED:
+        return []
+    if job.cancel_requested:
+        # Items a dead runner held are not run again: they end cancelled, so the job can end.
+        await session.execute(
+            update(JobItem)
+            .where(JobItem.job_id == job_id, JobItem.status == RUNNING, JobItem.lease_until < now)
+            .values(status=ItemStatus.CANCELLED.value, lease_owner=None, finished_at=now)
+        )
         return []
     live = await session.scalar(
         select(func.count())
