@@ -3,10 +3,11 @@ provider calls.
 
 PrioritySlots: when items wait for a slot, the most urgent job's go first: higher priority,
 then the job with fewer items, so a small interactive job is not stuck behind a 10,000-item
-one. AdaptiveLimit: additive increase, multiplicative decrease (as TCP paces a link). Each
-success raises the cap by 1/cap (about one more call per round of calls); a sign of overload
-from the provider (its rate limit, a timeout, unavailable) halves it, at most once per round,
-so a bulk job backs off before it trips the provider's limits for interactive users.
+one. AdaptiveLimit: additive increase, multiplicative decrease, as TCP paces a link. Until the
+first sign of overload each success raises the cap by one (slow start: it doubles every round
+of calls); after it, by 1/cap (about one more call per round). A sign of overload from the
+provider (its rate limit, a timeout, unavailable) halves the cap, at most once per round, so a
+bulk job backs off before it trips the provider's limits for interactive users.
 """
 
 import asyncio
@@ -69,6 +70,7 @@ class AdaptiveLimit:
         self._changed = asyncio.Condition()
         self._last_decrease = 0.0
         self.decreases = 0
+        self.slow_start = True
 
     @asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:
@@ -83,7 +85,8 @@ class AdaptiveLimit:
                 self._changed.notify_all()
 
     def succeeded(self) -> None:
-        self.limit = min(self.maximum, self.limit + 1 / self.limit)
+        step = 1.0 if self.slow_start else 1 / self.limit
+        self.limit = min(self.maximum, self.limit + step)
 
     async def overloaded(self, round_seconds: float) -> None:
         """Halve the cap, once per round: a burst of failures is one signal, not many."""
@@ -91,6 +94,7 @@ class AdaptiveLimit:
         if now - self._last_decrease < round_seconds:
             return
         self._last_decrease = now
+        self.slow_start = False
         self.limit = max(self.minimum, self.limit / 2)
         self.decreases += 1
         async with self._changed:
