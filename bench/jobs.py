@@ -26,6 +26,7 @@ however the run ends.
 
 import argparse
 import json
+import subprocess
 import sys
 import tempfile
 import time
@@ -62,6 +63,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--delay", type=float, default=0.3, help="the fake provider's answer time")
     parser.add_argument("--cap", type=int, default=32, help="provider calls at once, all workers")
     parser.add_argument("--results-dir", type=Path, default=ROOT / "bench" / "results")
+    parser.add_argument(
+        "--profile", type=Path, help="py-spy raw profile of the first worker's analyze job here"
+    )
     return parser.parse_args(argv)
 
 
@@ -177,11 +181,32 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             wait_worker(worker)
         cpu_before = sum(tree_cpu(w) for w in workers)
         items = [{"text": p.text} for p in job_texts]
+        spy = None
+        if args.profile is not None:
+            spy = subprocess.Popen(
+                [
+                    str(servers.BIN / "py-spy"),
+                    "record",
+                    "--format",
+                    "raw",
+                    "--idle",
+                    "-d",
+                    "12",
+                    "-o",
+                    str(args.profile),
+                    "-p",
+                    str(workers[0].pid),
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
         job_id = submit(
             api, key, {"kind": "analyze", "items": items, "concurrency": args.connections}
         )
         job = wait_job(api, key, job_id)
         worker_cpu = sum(tree_cpu(w) for w in workers) - cpu_before
+        if spy is not None:
+            spy.wait(timeout=60)
         rate = job_rate(job)
         per_item_ms = 1000 * worker_cpu / max(job["succeeded"], 1)
         result["analyze_job"] = {

@@ -4,6 +4,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Annotated, Any
 
+import orjson
 from fastapi import Depends, Request
 from sqlalchemy import MetaData, event, exc
 from sqlalchemy.engine import Connection
@@ -47,6 +48,11 @@ def create_engine(settings: Settings) -> AsyncEngine:
         "max_overflow": settings.db_pool_max_overflow,
         "pool_timeout": settings.db_pool_timeout,
         "pool_recycle": settings.db_pool_recycle,
+        # JSON columns (tags, job items) through orjson rather than the standard json module:
+        # a job item's result, an analysis of a few KB, is written without being parsed again
+        # (orjson.Fragment), and everything else 5-10 times faster.
+        "json_serializer": _json_text,
+        "json_deserializer": orjson.loads,
     }
     if settings.is_sqlite:
         engine = create_async_engine(settings.database_url, **options)
@@ -60,6 +66,10 @@ def create_engine(settings: Settings) -> AsyncEngine:
     )
     _skip_closed_connections(engine)
     return engine
+
+
+def _json_text(value: Any) -> str:
+    return orjson.dumps(value).decode()
 
 
 def _skip_closed_connections(engine: AsyncEngine) -> None:

@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from linkedin_posts.config import Settings
 from linkedin_posts.errors import AppError
@@ -47,6 +48,8 @@ MAX_RETRY_SECONDS = 300.0
 # The provider's answer time a round of AIMD is measured in.
 AIMD_ROUND_SECONDS = 1.0
 STOP_SECONDS = 5.0
+# A runner claims a job's items again once this share of its concurrency is free (1/4).
+CLAIM_SHARE = 4
 TRANSIENT = (SQLAlchemyError, OSError, TimeoutError)
 OVERLOAD = (ProviderRateLimited, ProviderTimeout, ProviderUnavailable)
 
@@ -62,6 +65,18 @@ class RunnerStats:
     retried: int = 0
     lost: int = 0
     jobs: set[uuid.UUID] = field(default_factory=set)
+
+
+@dataclass(slots=True)
+class _Done:
+    """An item's outcome on its way to the database."""
+
+    job: JobContext
+    item: Claimed
+    outcome: Outcome
+    written: asyncio.Event = field(default_factory=asyncio.Event)
+    lost: bool = False
+    recorded: bool = False
 
 
 class Runner:
@@ -82,6 +97,8 @@ class Runner:
         self._wake = asyncio.Event()
         self._active: dict[uuid.UUID, asyncio.Task[None]] = {}
         self._tasks: list[asyncio.Task[None]] = []
+        self._unwritten: list[_Done] = []
+        self._writing = asyncio.Lock()
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -187,7 +204,9 @@ class Runner:
         try:
             while True:
                 room = job.concurrency - len(running)
-                claimed = await self._claim(job, room) if room > 0 else []
+                # Claimed a few at a time, not one per finished item: a claim is a transaction.
+                worth_a_claim = room >= max(1, job.concurrency // CLAIM_SHARE) or not running
+                claimed = await self._claim(job, room) if worth_a_claim else []
                 for item in claimed:
                     running.add(asyncio.create_task(self._run_item(job, item, rank)))
                 if running:
@@ -275,27 +294,43 @@ class Runner:
             return outcome
 
     async def _succeeded(self, job: JobContext, item: Claimed, outcome: Outcome) -> None:
-        try:
-            async with self.writes() as session:
-                post_ids = [
-                    (await posts_service.create(session, owner_id=job.owner_id, data=post)).id
-                    for post in outcome.posts
-                ]
-                with_post_ids(job.kind, outcome.result, post_ids)
-                await store.succeed(
-                    session,
-                    job_id=job.id,
-                    seq=item.seq,
-                    runner=self.name,
-                    result=outcome.result,
-                    now=utcnow(),
-                )
-        except LeaseLost:
+        """Record the result with the results of other items that finished meanwhile.
+
+        Group commit: while one transaction writes, the items that finish queue up, and the
+        next writer writes them all in one; a commit per item cost more than the item.
+        """
+        done = _Done(job, item, outcome)
+        self._unwritten.append(done)
+        async with self._writing:
+            if not done.written.is_set():
+                batch, self._unwritten = self._unwritten, []
+                try:
+                    await self._write(batch)
+                finally:
+                    for each in batch:
+                        each.written.set()
+        if done.lost:
             self.stats.lost += 1
             logger.warning("jobs: item %d of job %s was taken over", item.seq, job.id)
-            return
-        self.stats.succeeded += 1
-        JOB_ITEMS.labels(job.kind.value, "succeeded").inc()
+        elif done.recorded:
+            self.stats.succeeded += 1
+            JOB_ITEMS.labels(job.kind.value, "succeeded").inc()
+
+    async def _write(self, batch: list["_Done"]) -> None:
+        now = utcnow()
+        async with self.writes() as session:
+            for done in batch:
+                try:
+                    if done.outcome.posts:
+                        # Its own savepoint: an item another runner took over leaves no post.
+                        async with session.begin_nested():
+                            await self._record(session, done, now)
+                    else:
+                        await self._record(session, done, now)  # a lost lease wrote nothing
+                except LeaseLost:
+                    done.lost = True
+        for done in batch:
+            done.recorded = not done.lost
 
     async def _failed(self, job: JobContext, item: Claimed, exc: Exception) -> None:
         error = _problem(exc)
@@ -305,6 +340,22 @@ class Runner:
         if _retryable(exc) and item.attempts < self.settings.jobs_max_attempts:
             retry_at = utcnow() + timedelta(seconds=self._backoff(item.attempts, exc))
         await self._record_failure(job, item, error, retry_at)
+
+    async def _record(self, session: AsyncSession, done: "_Done", now: datetime) -> None:
+        job, outcome = done.job, done.outcome
+        post_ids = [
+            (await posts_service.create(session, owner_id=job.owner_id, data=post)).id
+            for post in outcome.posts
+        ]
+        with_post_ids(job.kind, outcome.result, post_ids)
+        await store.succeed(
+            session,
+            job_id=job.id,
+            seq=done.item.seq,
+            runner=self.name,
+            result=outcome.result,
+            now=now,
+        )
 
     async def _record_failure(
         self, job: JobContext, item: Claimed, error: dict[str, Any], retry_at: datetime | None

@@ -94,7 +94,7 @@ async def submit(
         failed=0,
     )
     rows = [_item_row(job, seq, entry) for seq, entry in enumerate(inputs)]
-    job.failed = sum(row["status"] == ItemStatus.FAILED.value for row in rows)
+    bad_rows = sum(row["status"] == ItemStatus.FAILED.value for row in rows)
     try:
         async with session.begin_nested():
             session.add(job)
@@ -107,7 +107,8 @@ async def submit(
             raise
         return _same_request(earlier, fingerprint), False
     await store.insert_items(session, rows)
-    if job.failed == job.total:
+    job.failed = bad_rows
+    if bad_rows == job.total:
         await store.finish(session, job.id)  # nothing left to run: every row was bad
         await session.refresh(job)
     return job, True
@@ -159,7 +160,17 @@ async def get(session: AsyncSession, *, owner_id: uuid.UUID, job_id: uuid.UUID) 
     if job is None or job.owner_id != owner_id:
         # Another user's job is as absent as one that never was.
         raise JobNotFound("No job with this id.")
+    await _count(session, [job])
     return job
+
+
+async def _count(session: AsyncSession, jobs: list[Job]) -> None:
+    """Fill in the counts of the unfinished ones (a finished job's row holds its own)."""
+    running = {job.id: job for job in jobs if job.status not in FINISHED}
+    if running:
+        for job_id, (succeeded, failed) in (await store.counts(session, list(running))).items():
+            job = running[job_id]
+            job.succeeded, job.failed = succeeded, failed
 
 
 def read(job: Job, now: datetime | None = None) -> JobRead:
@@ -199,6 +210,7 @@ async def list_page(
     jobs = list(await session.scalars(query.order_by(Job.id.desc()).limit(limit + 1)))
     more = len(jobs) > limit
     jobs = jobs[:limit]
+    await _count(session, jobs)
     now = utcnow()
     return JobPage(
         items=[read(job, now) for job in jobs],

@@ -126,7 +126,8 @@ async def succeed(
     result: dict[str, Any],
     now: datetime,
 ) -> None:
-    """Record the item's result, once; raises LeaseLost (rolling back its posts) otherwise."""
+    """Record the item's result, once; raises LeaseLost otherwise (the caller rolls back the
+    posts it saved with it)."""
     written = await session.execute(
         update(JobItem)
         .where(
@@ -146,7 +147,6 @@ async def succeed(
     )
     if written.rowcount != 1:  # type: ignore[attr-defined]
         raise LeaseLost
-    await session.execute(update(Job).where(Job.id == job_id).values(succeeded=Job.succeeded + 1))
 
 
 async def fail(
@@ -176,11 +176,7 @@ async def fail(
         )
         .values(**values)
     )
-    if written.rowcount != 1:  # type: ignore[attr-defined]
-        return False
-    if retry_at is None:
-        await session.execute(update(Job).where(Job.id == job_id).values(failed=Job.failed + 1))
-    return True
+    return bool(written.rowcount == 1)  # type: ignore[attr-defined]
 
 
 async def release(session: AsyncSession, *, runner: str) -> int:
@@ -226,6 +222,26 @@ async def unfinished_items(session: AsyncSession, job_id: uuid.UUID) -> tuple[in
     )
     counts = dict(rows.all())
     return counts.get(QUEUED, 0), counts.get(RUNNING, 0)
+
+
+async def counts(
+    session: AsyncSession, job_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, tuple[int, int]]:
+    """Succeeded and failed items of unfinished jobs, as they stand. Not kept in the job's row
+    while it runs: every item would then update that one row, and the runners would queue for
+    its lock (finish writes the final counts there)."""
+    rows = await session.execute(
+        select(JobItem.job_id, JobItem.status, func.count())
+        .where(
+            JobItem.job_id.in_(job_ids),
+            JobItem.status.in_((ItemStatus.SUCCEEDED.value, ItemStatus.FAILED.value)),
+        )
+        .group_by(JobItem.job_id, JobItem.status)
+    )
+    found: dict[uuid.UUID, list[int]] = {job_id: [0, 0] for job_id in job_ids}
+    for job_id, status, count in rows:
+        found[job_id][0 if status == ItemStatus.SUCCEEDED.value else 1] = count
+    return {job_id: (pair[0], pair[1]) for job_id, pair in found.items()}
 
 
 async def finish(session: AsyncSession, job_id: uuid.UUID, now: datetime | None = None) -> None:

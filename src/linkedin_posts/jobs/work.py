@@ -86,7 +86,8 @@ class Work:
         analysis = await analysis_service.analyze(
             gen.analysis, gen.content_cache, text=text, language=item.language
         )
-        result["analysis"] = orjson.loads(analysis.body)
+        # As it is: the database's JSON serializer (orjson) writes it without parsing it.
+        result["analysis"] = orjson.Fragment(analysis.body)
         return Outcome(result=result)
 
 
