@@ -130,6 +130,9 @@ async def fresh_database(backend: str, tmp_path: Path) -> AsyncIterator[str]:
 
 
 def make_settings(database_url: str, **overrides: object) -> Settings:
+    # No job runner unless a test asks for one (tests/jobs): its queries every poll would
+    # otherwise run beside every other test's statements.
+    overrides = {"jobs_enabled": False, **overrides}
     return Settings(_env_file=None, env="test", database_url=database_url, **overrides)  # type: ignore[call-arg]
 
 
@@ -161,6 +164,15 @@ async def truncate(engine: AsyncEngine) -> None:
                 await conn.execute(text(f"DELETE FROM {table}"))
 
 
+async def empty(app: FastAPI) -> None:
+    """Empty the app's tables, its job runner stopped first: a runner's transaction holding
+    one table while TRUNCATE takes them all in turn is a deadlock."""
+    runner = app.state.job_runner
+    if runner is not None:
+        await runner.stop()
+    await truncate(app.state.engine)
+
+
 @asynccontextmanager
 async def serving(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     """A client of `app`, started; its tables are emptied when it stops."""
@@ -170,7 +182,7 @@ async def serving(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
             async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
                 yield client
         finally:
-            await truncate(app.state.engine)
+            await empty(app)
 
 
 @pytest.fixture
@@ -185,7 +197,7 @@ async def app(settings: Settings) -> AsyncIterator[FastAPI]:
         try:
             yield app
         finally:
-            await truncate(app.state.engine)
+            await empty(app)
 
 
 @pytest.fixture

@@ -256,7 +256,7 @@ class Settings(BaseSettings):
         default=5, ge=1, le=1000, description="Unfinished jobs one user may have."
     )
     jobs_max_body_bytes: int = Field(
-        default=8 * 1024 * 1024, ge=1024, description="Body of a job submit or an import upload."
+        default=32 * 1024 * 1024, ge=1024, description="Body of a job submit or an import upload."
     )
     jobs_default_concurrency: int = Field(
         default=4, ge=1, le=64, description="Items of one job at once, unless the job asks."

@@ -27,7 +27,9 @@ BRIEF = {
 
 @pytest.fixture
 def settings(migrated_url: str) -> Settings:
-    return make_settings(migrated_url, ratelimit_ai="1000/minute", jobs_poll_seconds=0.2)
+    return make_settings(
+        migrated_url, ratelimit_ai="1000/minute", jobs_enabled=True, jobs_poll_seconds=0.2
+    )
 
 
 def events_of(body: bytes) -> list[tuple[str, dict[str, Any]]]:

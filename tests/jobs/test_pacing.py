@@ -40,6 +40,7 @@ def settings(migrated_url: str, provider: FakeOpenAI) -> Settings:
         migrated_url,
         provider,
         ai_max_retries=0,  # so every provider failure reaches the job's own retries
+        jobs_enabled=True,
         jobs_poll_seconds=0.1,
         jobs_retry_backoff_seconds=0.05,
         jobs_runner_concurrency=4,

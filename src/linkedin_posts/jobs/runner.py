@@ -48,8 +48,10 @@ MAX_RETRY_SECONDS = 300.0
 # The provider's answer time a round of AIMD is measured in.
 AIMD_ROUND_SECONDS = 1.0
 STOP_SECONDS = 5.0
-# A runner claims a job's items again once this share of its concurrency is free (1/4).
+# A runner claims a job's items again once this share of its concurrency is free (1/4), or
+# once a slot has been free this long.
 CLAIM_SHARE = 4
+CLAIM_DELAY_SECONDS = 0.02
 TRANSIENT = (SQLAlchemyError, OSError, TimeoutError)
 OVERLOAD = (ProviderRateLimited, ProviderTimeout, ProviderUnavailable)
 
@@ -97,6 +99,7 @@ class Runner:
         self._wake = asyncio.Event()
         self._active: dict[uuid.UUID, asyncio.Task[None]] = {}
         self._tasks: list[asyncio.Task[None]] = []
+        self._items: set[asyncio.Task[None]] = set()
         self._unwritten: list[_Done] = []
         self._writing = asyncio.Lock()
 
@@ -114,7 +117,7 @@ class Runner:
 
     async def stop(self) -> None:
         """Stop taking items, cancel those in hand and hand them back for another runner."""
-        tasks = [*self._tasks, *self._active.values()]
+        tasks = [*self._tasks, *self._active.values(), *self._items]
         for task in tasks:
             task.cancel()
         if tasks:
@@ -201,21 +204,39 @@ class Runner:
         """Claim and run the job's items until none is left for this runner."""
         running: set[asyncio.Task[None]] = set()
         rank = (-job.priority, job.total)
+        loop = asyncio.get_running_loop()
+        free_since: float | None = None  # when a slot of the job was first left unclaimed
         try:
             while True:
                 room = job.concurrency - len(running)
-                # Claimed a few at a time, not one per finished item: a claim is a transaction.
-                worth_a_claim = room >= max(1, job.concurrency // CLAIM_SHARE) or not running
-                claimed = await self._claim(job, room) if worth_a_claim else []
-                for item in claimed:
-                    running.add(asyncio.create_task(self._run_item(job, item, rank)))
+                now = loop.time()
+                if room <= 0:
+                    free_since = None
+                elif free_since is None:
+                    free_since = now
+                # Claimed a few at a time, not one per finished item (a claim is a
+                # transaction), yet no slot waits longer than CLAIM_DELAY_SECONDS.
+                if room > 0 and (
+                    room >= max(1, job.concurrency // CLAIM_SHARE)
+                    or not running
+                    or now - (free_since or now) >= CLAIM_DELAY_SECONDS
+                ):
+                    free_since = None
+                    for item in await self._claim(job, room):
+                        task = asyncio.create_task(self._run_item(job, item, rank))
+                        running.add(task)
+                        self._items.add(task)
+                        task.add_done_callback(self._items.discard)
                 if running:
-                    _, running = await asyncio.wait(
-                        running,
-                        timeout=self.settings.jobs_poll_seconds,
-                        return_when=asyncio.FIRST_COMPLETED,
+                    wait = (
+                        self.settings.jobs_poll_seconds
+                        if free_since is None
+                        else (CLAIM_DELAY_SECONDS)
                     )
-                    running = set(running)
+                    _, pending = await asyncio.wait(
+                        running, timeout=wait, return_when=asyncio.FIRST_COMPLETED
+                    )
+                    running = set(pending)
                 elif not await self._wait_or_finish(job):
                     return
         except TRANSIENT as exc:
