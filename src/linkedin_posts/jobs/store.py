@@ -128,24 +128,8 @@ async def succeed(
 ) -> None:
     """Record the item's result, once; raises LeaseLost otherwise (the caller rolls back the
     posts it saved with it)."""
-    written = await session.execute(
-        update(JobItem)
-        .where(
-            JobItem.job_id == job_id,
-            JobItem.seq == seq,
-            JobItem.status == RUNNING,
-            JobItem.lease_owner == runner,
-        )
-        .values(
-            status=ItemStatus.SUCCEEDED.value,
-            result=result,
-            error=None,
-            lease_owner=None,
-            lease_until=None,
-            finished_at=now,
-        )
-    )
-    if written.rowcount != 1:  # type: ignore[attr-defined]
+    values = {"status": ItemStatus.SUCCEEDED.value, "result": result, "error": None}
+    if not await _update_held(session, job_id, seq, runner, {**values, "finished_at": now}):
         raise LeaseLost
 
 
@@ -161,11 +145,18 @@ async def fail(
 ) -> bool:
     """Put the item back for another try at `retry_at`, or record it failed; False when this
     runner no longer held it."""
-    values: dict[str, Any] = {"error": error, "lease_owner": None, "lease_until": None}
+    values: dict[str, Any] = {"error": error}
     if retry_at is not None:
         values.update(status=QUEUED, not_before=retry_at)
     else:
         values.update(status=ItemStatus.FAILED.value, finished_at=now)
+    return await _update_held(session, job_id, seq, runner, values)
+
+
+async def _update_held(
+    session: AsyncSession, job_id: uuid.UUID, seq: int, runner: str, values: dict[str, Any]
+) -> bool:
+    """Change the item and end its lease, if `runner` still holds it; False if not."""
     written = await session.execute(
         update(JobItem)
         .where(
@@ -174,7 +165,7 @@ async def fail(
             JobItem.status == RUNNING,
             JobItem.lease_owner == runner,
         )
-        .values(**values)
+        .values(**values, lease_owner=None, lease_until=None)
     )
     return bool(written.rowcount == 1)  # type: ignore[attr-defined]
 
