@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/jobs.py
     .venv/bin/python bench/jobs.py --analyze-items 2000 --generate-items 200 --duration 5
+    .venv/bin/python bench/jobs.py --executor process     # analyses in a process pool, both sides
 
 On a throwaway PostgreSQL database (an administrator and its API key) with Redis:
 
@@ -62,6 +63,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--generate-items", type=int, default=1000)
     parser.add_argument("--delay", type=float, default=0.3, help="the fake provider's answer time")
     parser.add_argument("--cap", type=int, default=32, help="provider calls at once, all workers")
+    parser.add_argument(
+        "--executor",
+        choices=("thread", "process"),
+        default="thread",
+        help="LP_ANALYSIS_EXECUTOR of the API and the workers alike",
+    )
     parser.add_argument("--results-dir", type=Path, default=ROOT / "bench" / "results")
     parser.add_argument(
         "--profile", type=Path, help="py-spy raw profile of the first worker's analyze job here"
@@ -135,6 +142,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 "LP_REDIS_URL": args.redis_url,
                 "LP_RATELIMIT_AI": "100000000/minute",
                 "LP_ANALYSIS_PRELOAD": "true",
+                "LP_ANALYSIS_EXECUTOR": args.executor,
                 "LP_JOBS_MAX_IN_FLIGHT": "100",
                 "LP_AI_DAILY_TOKENS_PER_USER": "0",
             },

@@ -53,6 +53,7 @@ class InvalidationBus:
         self._acks: dict[str, int] = {}
         self._acked: dict[str, asyncio.Event] = {}
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
         import redis.exceptions
 
         self._failures = (redis.exceptions.RedisError, OSError, TimeoutError)
@@ -70,6 +71,10 @@ class InvalidationBus:
         return True
 
     async def stop(self) -> None:
+        # Also a flag, not only the cancellation: a cancel that lands while the listener waits
+        # on a timeout of its own can come out as that TimeoutError, which the loop survives,
+        # and a listener of a stopped app would then subscribe again and answer no one.
+        self._stopping = True
         if self._task is not None:
             self._task.cancel()
             # Bounded: a subscription cancelled in the middle of a read can wait on its
@@ -106,7 +111,7 @@ class InvalidationBus:
         return True
 
     async def _listen(self) -> None:
-        while True:
+        while not self._stopping:
             pubsub = self.client.pubsub()
             try:
                 await self._subscribed(pubsub)
@@ -131,7 +136,7 @@ class InvalidationBus:
         loop = asyncio.get_running_loop()
         last_heard = pinged = loop.time()
         awaiting_confirmation = True
-        while True:
+        while not self._stopping:
             message = await pubsub.get_message(timeout=self.ping_seconds)
             now = loop.time()
             if message is not None:

@@ -104,9 +104,9 @@ class TieredCache:
         self.retry_seconds = retry_seconds
         self.ack_timeout_seconds = ack_timeout_seconds
         self.counts = Counts()
+        # A load under way per key; an invalidation of the key (or a clear) drops it, and a
+        # dropped load's value is not kept (_remember_filled).
         self._flights: dict[str, asyncio.Future[tuple[Any, Level]]] = {}
-        # Bumped by every invalidation applied here; a load that saw it change is not kept.
-        self._generation = 0
         self._pending: set[str] = set()
         self._retrier: asyncio.Task[None] | None = None
 
@@ -166,7 +166,6 @@ class TieredCache:
     async def _fill(
         self, key: str, load: Callable[[], Awaitable[T | None]], codec: Codec[T]
     ) -> tuple[T | None, Level]:
-        generation = self._generation
         shared = self.shared
         found = None
         if shared is not None and not await self._flushed():
@@ -174,11 +173,11 @@ class TieredCache:
         elif shared is not None:
             found = await shared.get_or_lease(key)
             if found.outcome is Lookup.HIT:
-                return self._hit_l2(key, found.value, codec, generation)
+                return self._hit_l2(key, found.value, codec)
             if found.outcome is Lookup.WAIT:
                 data = await self._wait_for_holder(shared, key)
                 if data is not None:
-                    return self._hit_l2(key, data, codec, generation)
+                    return self._hit_l2(key, data, codec)
             if found.outcome is Lookup.DOWN:
                 _L2_DOWN.inc()
             else:
@@ -203,17 +202,15 @@ class TieredCache:
                 # Refused when a write deleted the lease meanwhile: the value may be old.
                 keep = await shared.set_if_leased(key, lease, codec.dumps(value))
         if value is not None and keep:
-            self._remember(key, value, codec, generation)
+            self._remember_filled(key, value, codec)
         return value, Level.MISS
 
-    def _hit_l2(
-        self, key: str, data: bytes | None, codec: Codec[T], generation: int
-    ) -> tuple[T | None, Level]:
+    def _hit_l2(self, key: str, data: bytes | None, codec: Codec[T]) -> tuple[T | None, Level]:
         assert data is not None
         self.counts.l2.hits += 1
         _L2_HIT.inc()
         value = codec.loads(data)
-        self._remember(key, value, codec, generation)
+        self._remember_filled(key, value, codec)
         return value, Level.L2
 
     async def _wait_for_holder(self, shared: SharedCache, key: str) -> bytes | None:
@@ -231,11 +228,16 @@ class TieredCache:
 
     def remember(self, key: str, value: Any, codec: Codec[Any]) -> None:
         """Keep a value in memory that was read outside get_or_load (a warm-up)."""
-        self._remember(key, value, codec, self._generation)
+        self._remember(key, value, codec)
 
-    def _remember(self, key: str, value: T, codec: Codec[T], generation: int) -> None:
-        if generation != self._generation:
-            return  # an invalidation landed while this value was being fetched
+    def _remember_filled(self, key: str, value: T, codec: Codec[T]) -> None:
+        """Keep what this flight fetched, unless the key was invalidated (or the memory
+        cleared) meanwhile: that drops the flight, and a later reader starts a new one. Only
+        this key's invalidations count; another key's (any process writes all the time) do not."""
+        if self._flights.get(key) is asyncio.current_task():
+            self._remember(key, value, codec)
+
+    def _remember(self, key: str, value: T, codec: Codec[T]) -> None:
         deaf = self.bus is not None and not self.bus.hearing
         # Deaf to other processes' writes: keep the entry only as long as staleness may last.
         ttl = self.deaf_ttl_seconds if deaf else None
@@ -303,7 +305,6 @@ class TieredCache:
         self.clear()
 
     def clear(self) -> int:
-        self._generation += 1
         self._flights.clear()
         return self.memory.clear()
 
@@ -356,7 +357,6 @@ class TieredCache:
         }
 
     def _drop(self, keys: list[str]) -> None:
-        self._generation += 1
         for key in keys:
             self.memory.delete(key)
             # A load under way may return what the write replaced: later readers start anew.
