@@ -100,6 +100,7 @@ class Runner:
         self._active: dict[uuid.UUID, asyncio.Task[None]] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._items: set[asyncio.Task[None]] = set()
+        self._stopping = False
         self._unwritten: list[_Done] = []
         self._writing = asyncio.Lock()
 
@@ -116,12 +117,19 @@ class Runner:
         self._wake.set()
 
     async def stop(self) -> None:
-        """Stop taking items, cancel those in hand and hand them back for another runner."""
-        tasks = [*self._tasks, *self._active.values(), *self._items]
-        for task in tasks:
+        """Stop taking items, let those in hand finish (for STOP_SECONDS at most), and hand
+        back the rest for another runner."""
+        self._stopping = True
+        for task in self._tasks:
             task.cancel()
-        if tasks:
-            await asyncio.wait(tasks, timeout=STOP_SECONDS)
+        jobs = list(self._active.values())
+        if jobs:
+            await asyncio.wait(jobs, timeout=STOP_SECONDS)
+        left = [task for task in [*self._tasks, *jobs, *self._items] if not task.done()]
+        for task in left:
+            task.cancel()
+        if left:
+            await asyncio.wait(left, timeout=STOP_SECONDS)
         with contextlib.suppress(*TRANSIENT):
             async with asyncio.timeout(STOP_SECONDS), self.writes() as session:
                 released = await store.release(session, runner=self.name)
@@ -208,6 +216,8 @@ class Runner:
         free_since: float | None = None  # when a slot of the job was first left unclaimed
         try:
             while True:
+                if self._stopping and not running:
+                    return
                 room = job.concurrency - len(running)
                 now = loop.time()
                 if room <= 0:
@@ -216,7 +226,7 @@ class Runner:
                     free_since = now
                 # Claimed a few at a time, not one per finished item (a claim is a
                 # transaction), yet no slot waits longer than CLAIM_DELAY_SECONDS.
-                if room > 0 and (
+                if (room > 0 and not self._stopping) and (
                     room >= max(1, job.concurrency // CLAIM_SHARE)
                     or not running
                     or now - (free_since or now) >= CLAIM_DELAY_SECONDS

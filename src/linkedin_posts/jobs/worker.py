@@ -2,7 +2,8 @@
 
 It is the app without its server: the same lifespan opens the database, Redis, the cache, the
 AI provider and the job runner, so a worker runs items exactly as an API process's embedded
-runner does. SIGTERM or SIGINT stops it: items in hand are handed back for another runner.
+runner does. SIGTERM or SIGINT stops it: items in hand finish (for up to 5 s), the rest are handed
+back for another runner.
 """
 
 import asyncio
