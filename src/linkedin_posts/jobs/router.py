@@ -92,8 +92,7 @@ async def submit_job(
         priority=data.priority,
         concurrency=data.concurrency,
         idempotency_key=idempotency_key,
-        # The body as sent: a retry repeats it byte for byte.
-        fingerprint=service.request_hash("job", (await request.body()).hex()),
+        fingerprint=service.request_hash(await request.body(), "job"),
     )
 
 
@@ -141,7 +140,7 @@ async def import_file(
         priority=priority,
         concurrency=concurrency,
         idempotency_key=idempotency_key,
-        fingerprint=service.request_hash("import", data.hex(), priority, concurrency),
+        fingerprint=service.request_hash(data, "import", filename, priority, concurrency),
     )
 
 

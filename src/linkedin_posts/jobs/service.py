@@ -37,9 +37,12 @@ IN_FLIGHT_RETRY_SECONDS = 10
 UNFINISHED = (JobStatus.QUEUED.value, JobStatus.RUNNING.value)
 
 
-def request_hash(*parts: object) -> str:
-    """What a retried submit must repeat for its Idempotency-Key to name the same job."""
-    return hashlib.sha256(orjson.dumps(parts, option=orjson.OPT_SORT_KEYS)).hexdigest()
+def request_hash(body: bytes, *parameters: object) -> str:
+    """What a retried submit must repeat for its Idempotency-Key to name the same job: the
+    body as sent (a retry repeats it byte for byte) and the query's parameters."""
+    digest = hashlib.sha256(orjson.dumps(parameters))
+    digest.update(body)
+    return digest.hexdigest()
 
 
 async def submit(
