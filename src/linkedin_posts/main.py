@@ -115,7 +115,8 @@ def open_runner(app: FastAPI, settings: Settings) -> Runner:
     def writes() -> AbstractAsyncContextManager[AsyncSession]:
         return write_transaction(state.session_factory, settings, state.cache)
 
-    return Runner(settings, reads=reads, writes=writes, work=Work(state.generation, reads, writes))
+    work = Work(state.generation, state.reader, state.cache, reads, writes)
+    return Runner(settings, reads=reads, writes=writes, work=work)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -22,6 +22,14 @@ def _storable_text(value: str) -> str:
     return value
 
 
+def whole_number(value: object) -> object:
+    """5.0 as 5: JSON Schema counts it an integer, and strict validation (which refuses "5" and
+    true) would refuse it too."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
 def _is_number(text: str) -> bool:
     try:
         float(text)

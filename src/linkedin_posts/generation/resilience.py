@@ -247,11 +247,16 @@ class ProviderGuard:
                 raise exc  # its Retry-After goes to the client, who can wait better than we
             wait = exc.retry_after
         else:
-            # Exponential, with "equal jitter": half fixed, half random, so clients that
-            # failed together do not come back together.
-            step = self.backoff * 2**number
-            wait = step / 2 + random.uniform(0, step / 2)  # noqa: S311  # not for security
+            wait = backoff_seconds(self.backoff, number)
         await self.sleep(wait)
+
+
+def backoff_seconds(first: float, retry: int) -> float:
+    """The wait before retry number `retry` (from 0): exponential from `first`, with "equal
+    jitter" (half fixed, half random), so callers that failed together do not come back
+    together."""
+    step = first * 2.0**retry
+    return step / 2 + random.uniform(0, step / 2)  # noqa: S311  # not for security
 
 
 async def _close(pieces: AsyncIterator[object]) -> None:

@@ -7,7 +7,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from linkedin_posts.analysis.schemas import AnalysisRead, LanguageCode
 from linkedin_posts.generation.providers.base import Goal, Length, Tone
 from linkedin_posts.posts.schemas import BODY_PATTERN
-from linkedin_posts.validators import StorableText
+from linkedin_posts.validators import StorableText, whole_number
 
 MAX_VARIANTS = 5
 MAX_KEY_POINTS = 10
@@ -32,16 +32,9 @@ def _text(min_length: int, max_length: int, description: str) -> Any:
     )
 
 
-def _integral(value: object) -> object:
-    # JSON Schema counts 5.0 as an integer; strict validation then refuses "5" and true.
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
-
-
 NotBlank = AfterValidator(_not_blank)
-Seed = Annotated[int, Field(strict=True, ge=0, le=MAX_SEED), BeforeValidator(_integral)]
-Variants = Annotated[int, Field(strict=True, ge=1, le=MAX_VARIANTS), BeforeValidator(_integral)]
+Seed = Annotated[int, Field(strict=True, ge=0, le=MAX_SEED), BeforeValidator(whole_number)]
+Variants = Annotated[int, Field(strict=True, ge=1, le=MAX_VARIANTS), BeforeValidator(whole_number)]
 Topic = Annotated[StorableText, _text(3, 200, "What the post is about."), NotBlank]
 KeyPoint = Annotated[StorableText, _text(1, 300, "One thing the post must say."), NotBlank]
 Audience = Annotated[

@@ -11,7 +11,6 @@ import contextlib
 import functools
 import logging
 import os
-import random
 import socket
 import uuid
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ from linkedin_posts.generation.exceptions import (
     ProviderTimeout,
     ProviderUnavailable,
 )
+from linkedin_posts.generation.resilience import backoff_seconds
 from linkedin_posts.jobs import store
 from linkedin_posts.jobs.models import Job, JobKind, JobStatus
 from linkedin_posts.jobs.pacing import AdaptiveLimit, PrioritySlots
@@ -66,7 +66,6 @@ class RunnerStats:
     failed: int = 0
     retried: int = 0
     lost: int = 0
-    jobs: set[uuid.UUID] = field(default_factory=set)
 
 
 @dataclass(slots=True)
@@ -241,7 +240,7 @@ class Runner:
                     wait = (
                         self.settings.jobs_poll_seconds
                         if free_since is None
-                        else (CLAIM_DELAY_SECONDS)
+                        else CLAIM_DELAY_SECONDS
                     )
                     _, pending = await asyncio.wait(
                         running, timeout=wait, return_when=asyncio.FIRST_COMPLETED
@@ -411,8 +410,7 @@ class Runner:
             JOB_ITEMS.labels(job.kind.value, "failed").inc()
 
     def _backoff(self, attempts: int, exc: Exception) -> float:
-        base: float = self.settings.jobs_retry_backoff_seconds * 2.0 ** (attempts - 1)
-        delay = base / 2 + random.uniform(0, base / 2)  # noqa: S311  (jitter, not a secret)
+        delay = backoff_seconds(self.settings.jobs_retry_backoff_seconds, attempts - 1)
         if isinstance(exc, ProviderError) and exc.retry_after is not None:
             delay = max(delay, exc.retry_after)
         return min(delay, MAX_RETRY_SECONDS)

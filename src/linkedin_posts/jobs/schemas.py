@@ -7,6 +7,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from linkedin_posts.analysis.schemas import AnalyzedText, LanguageCode
 from linkedin_posts.generation.schemas import GenerateRequest
 from linkedin_posts.jobs.models import ItemStatus, JobKind, JobStatus
+from linkedin_posts.validators import whole_number
 
 # The schema's own ceiling; the configured one (LP_JOBS_MAX_ITEMS, at most this) answers 413.
 ITEMS_CEILING = 100_000
@@ -15,13 +16,7 @@ PRIORITY_NAMES = {value: name for name, value in PRIORITIES.items()}
 Priority = Literal["low", "normal", "high"]
 
 
-def _integral(value: object) -> object:
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
-
-
-Concurrency = Annotated[int, Field(strict=True, ge=1, le=256), BeforeValidator(_integral)]
+Concurrency = Annotated[int, Field(strict=True, ge=1, le=256), BeforeValidator(whole_number)]
 
 
 class AnalyzeText(BaseModel):

@@ -263,7 +263,8 @@ async def cancel(session: AsyncSession, *, owner_id: uuid.UUID, job_id: uuid.UUI
         return job
     await session.execute(update(Job).where(Job.id == job.id).values(cancel_requested=True))
     await store.cancel_queued(session, job.id)
-    if not await store.running_items(session, job.id):
+    _, running = await store.unfinished_items(session, job.id)
+    if not running:
         await store.finish(session, job.id)
     return await get(session, owner_id=owner_id, job_id=job_id)
 

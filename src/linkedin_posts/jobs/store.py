@@ -3,7 +3,7 @@
 A runner claims a job's next items by marking them running under its name until a lease
 lapses, and renews the lease while it works. Its result lands only while it still holds the
 item (status running, lease_owner its name), in the transaction that also saves the item's
-posts and counts it: a runner that lost the item (its process stalled past the lease and
+posts: a runner that lost the item (its process stalled past the lease and
 another took over) writes nothing, so no result and no post is ever written twice. A runner
 that dies leaves leases that lapse, and the next claim takes those items again.
 """
@@ -193,17 +193,6 @@ async def cancel_queued(session: AsyncSession, job_id: uuid.UUID) -> None:
     )
 
 
-async def running_items(session: AsyncSession, job_id: uuid.UUID) -> int:
-    return (
-        await session.scalar(
-            select(func.count())
-            .select_from(JobItem)
-            .where(JobItem.job_id == job_id, JobItem.status == RUNNING)
-        )
-        or 0
-    )
-
-
 async def unfinished_items(session: AsyncSession, job_id: uuid.UUID) -> tuple[int, int]:
     """The job's queued and running items."""
     rows = await session.execute(
@@ -218,9 +207,9 @@ async def unfinished_items(session: AsyncSession, job_id: uuid.UUID) -> tuple[in
 async def counts(
     session: AsyncSession, job_ids: list[uuid.UUID]
 ) -> dict[uuid.UUID, tuple[int, int]]:
-    """Succeeded and failed items of unfinished jobs, as they stand. Not kept in the job's row
-    while it runs: every item would then update that one row, and the runners would queue for
-    its lock (finish writes the final counts there)."""
+    """Succeeded and failed items of each job, as they stand. Not kept in the job's row while
+    it runs: every item would then update that one row, and the runners would queue for its
+    lock (finish writes the final counts there)."""
     rows = await session.execute(
         select(JobItem.job_id, JobItem.status, func.count())
         .where(
@@ -235,16 +224,9 @@ async def counts(
     return {job_id: (pair[0], pair[1]) for job_id, pair in found.items()}
 
 
-async def finish(session: AsyncSession, job_id: uuid.UUID, now: datetime | None = None) -> None:
+async def finish(session: AsyncSession, job_id: uuid.UUID) -> None:
     """End the job with the status its items add up to (once: a finished job stays as it is)."""
-    rows = await session.execute(
-        select(JobItem.status, func.count())
-        .where(JobItem.job_id == job_id)
-        .group_by(JobItem.status)
-    )
-    counts = dict(rows.all())
-    succeeded = counts.get(ItemStatus.SUCCEEDED.value, 0)
-    failed = counts.get(ItemStatus.FAILED.value, 0)
+    succeeded, failed = (await counts(session, [job_id]))[job_id]
     cancelled = await session.scalar(select(Job.cancel_requested).where(Job.id == job_id))
     if cancelled:
         status = JobStatus.CANCELLED
@@ -261,6 +243,6 @@ async def finish(session: AsyncSession, job_id: uuid.UUID, now: datetime | None 
             status=status.value,
             succeeded=succeeded,
             failed=failed,
-            finished_at=now or utcnow(),
+            finished_at=utcnow(),
         )
     )

@@ -12,6 +12,7 @@ from pydantic import TypeAdapter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from linkedin_posts.analysis import service as analysis_service
+from linkedin_posts.cache.tiered import TieredCache
 from linkedin_posts.generation import service as generation_service
 from linkedin_posts.generation.schemas import GenerateRequest
 from linkedin_posts.generation.service import Generation
@@ -19,6 +20,7 @@ from linkedin_posts.jobs.models import JobKind
 from linkedin_posts.jobs.schemas import AnalyzeItem, AnalyzePost
 from linkedin_posts.posts import service as posts_service
 from linkedin_posts.posts.schemas import PostCreate
+from linkedin_posts.reader import Reader
 
 Sessions = Callable[[], AbstractAsyncContextManager[AsyncSession]]
 ANALYZE_ITEM: TypeAdapter[AnalyzeItem] = TypeAdapter(AnalyzeItem)
@@ -44,8 +46,17 @@ class Outcome:
 
 
 class Work:
-    def __init__(self, generation: Generation, reads: Sessions, writes: Sessions) -> None:
+    def __init__(
+        self,
+        generation: Generation,
+        reader: Reader,
+        cache: TieredCache | None,
+        reads: Sessions,
+        writes: Sessions,
+    ) -> None:
         self.generation = generation
+        self.reader = reader
+        self.cache = cache
         self.reads = reads
         self.writes = writes
 
@@ -76,8 +87,9 @@ class Work:
     async def _analyze(self, job: JobContext, item: AnalyzeItem) -> Outcome:
         result: dict[str, Any] = {}
         if isinstance(item, AnalyzePost):
-            async with self.reads() as session:
-                post = await posts_service.get(session, owner_id=job.owner_id, post_id=item.post_id)
+            post = await posts_service.read(
+                self.reader, self.cache, owner_id=job.owner_id, post_id=item.post_id
+            )
             text = post.body
             result["post_id"] = str(item.post_id)
         else:
