@@ -31,7 +31,7 @@ from linkedin_posts.errors import install_error_handlers, problem_responses
 from linkedin_posts.generation.router import router as generation_router
 from linkedin_posts.generation.service import open_generation
 from linkedin_posts.jobs.runner import Runner
-from linkedin_posts.jobs.work import Work
+from linkedin_posts.jobs.work import Sessions, Work
 from linkedin_posts.observability import health, metrics, tracing
 from linkedin_posts.observability.logging import configure_logging
 from linkedin_posts.observability.loop_lag import LoopLagMonitor
@@ -107,14 +107,10 @@ async def warm_up(app: FastAPI, cache: TieredCache, count: int) -> None:
         logger.info("cache warm-up: %d posts in memory", warmed)
 
 
-def open_runner(app: FastAPI, settings: Settings) -> Runner:
+def open_runner(app: FastAPI, settings: Settings, writes: Sessions) -> Runner:
     """The embedded job runner: this process runs bulk jobs too (docs/jobs.md)."""
     state = app.state
     reads = sessions_of(state.session_factory, settings)
-
-    def writes() -> AbstractAsyncContextManager[AsyncSession]:
-        return write_transaction(state.session_factory, settings, state.cache)
-
     work = Work(state.generation, state.reader, state.cache, reads, writes)
     return Runner(settings, reads=reads, writes=writes, work=work)
 
@@ -138,15 +134,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.analysis = analysis = AnalysisRunner(settings)
         if settings.analysis_preload:
             await analysis.preload()
+        factory = app.state.session_factory
+
+        def writes() -> AbstractAsyncContextManager[AsyncSession]:
+            return write_transaction(factory, settings, cache)
+
         app.state.generation = generation = open_generation(
-            settings,
-            analysis,
-            content_cache,
-            lambda: write_transaction(app.state.session_factory, settings, cache),
+            settings, analysis, content_cache, writes
         )
         generation.start()
         app.state.job_runner = runner = (
-            open_runner(app, settings) if settings.jobs_enabled else None
+            open_runner(app, settings, writes) if settings.jobs_enabled else None
         )
         if cache is not None:
             cache.start()
