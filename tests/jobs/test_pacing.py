@@ -40,6 +40,9 @@ def settings(migrated_url: str, provider: FakeOpenAI) -> Settings:
         migrated_url,
         provider,
         ai_max_retries=0,  # so every provider failure reaches the job's own retries
+        # Far above the fake's DELAY: a busy CI machine once took over 0.5 s (openai_settings'
+        # bound) to answer, and the timeout counted as one more try than the test scripted.
+        ai_timeout_seconds=5.0,
         jobs_enabled=True,
         jobs_poll_seconds=0.1,
         jobs_retry_backoff_seconds=0.05,
