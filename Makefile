@@ -3,15 +3,17 @@ PYTHON ?= python3.11
 UV_VERSION ?= 0.13.9
 VENV := .venv
 BIN := $(VENV)/bin
+# What a deployment installs (requirements.lock: no test tools, no tracing): benchmarks run on it.
+RUNTIME_VENV := .venv-runtime
 # uv lives in its own venv: `uv pip sync` removes what the lock does not list, uv included.
 UV := .uv/bin/uv
 HOST ?= 127.0.0.1
 PORT ?= 8000
 WORKERS ?= 1
 
-.PHONY: run test lint typecheck unit schemathesis bench clean install promtool
+.PHONY: run test lint typecheck unit schemathesis bench clean install promtool bytecode
 
-run: $(VENV)/.synced
+run: $(VENV)/.synced bytecode
 	mkdir -p var
 	$(BIN)/linkedin-posts serve --host $(HOST) --port $(PORT) --workers $(WORKERS)
 
@@ -29,12 +31,16 @@ typecheck: $(VENV)/.synced
 # Two test processes (pytest-xdist): each has its own databases; TEST_WORKERS=0 runs in one.
 TEST_WORKERS ?= 2
 
-unit: $(VENV)/.synced promtool
+unit: $(VENV)/.synced promtool bytecode
 	$(BIN)/pytest -n $(TEST_WORKERS) --cov --cov-report=term --cov-fail-under=90 --durations=30 $(PYTEST_ARGS)
 
-bench: $(VENV)/.synced
+bench: $(RUNTIME_VENV)/.synced bytecode
 	command -v wrk >/dev/null 2>&1 || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y wrk; }
-	$(BIN)/python bench/run.py $(BENCH_ARGS)
+	$(RUNTIME_VENV)/bin/python bench/run.py $(BENCH_ARGS)
+
+# The project's own modules (installed editable); compileall skips those already compiled.
+bytecode:
+	$(PYTHON) -m compileall -q src >/dev/null
 
 # promtool checks deploy/prometheus in the tests; it comes with Debian's `prometheus` package.
 promtool:
@@ -47,10 +53,18 @@ $(UV):
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-# One environment for run and test: the dev lock is a superset of the runtime lock.
+# One environment for run and test: the dev lock is a superset of the runtime lock. Bytecode is
+# compiled once here (uv does not by default), as a deployment would: a process that compiles
+# every module from source at start takes twice as long to start and ~10 MB more memory.
 $(VENV)/.synced: requirements-dev.lock pyproject.toml | $(UV) $(BIN)/python
-	$(UV) pip sync --python $(BIN)/python --require-hashes requirements-dev.lock
+	$(UV) pip sync --compile-bytecode --python $(BIN)/python --require-hashes requirements-dev.lock
 	$(UV) pip install --python $(BIN)/python --no-deps --editable .
+	touch $@
+
+$(RUNTIME_VENV)/.synced: requirements.lock pyproject.toml | $(UV)
+	test -x $(RUNTIME_VENV)/bin/python || $(PYTHON) -m venv $(RUNTIME_VENV)
+	$(UV) pip sync --compile-bytecode --python $(RUNTIME_VENV)/bin/python --require-hashes requirements.lock
+	$(UV) pip install --python $(RUNTIME_VENV)/bin/python --no-deps --editable .
 	touch $@
 
 # Regenerate the locks after a change to pyproject.toml (versions and hashes, no addresses).
@@ -59,4 +73,4 @@ lock: | $(UV)
 	$(UV) pip compile pyproject.toml --extra dev --extra otel --python-version 3.11 --generate-hashes -o requirements-dev.lock
 
 clean:
-	rm -rf $(VENV) .uv .pytest_cache .mypy_cache .ruff_cache .coverage htmlcov
+	rm -rf $(VENV) $(RUNTIME_VENV) .uv .pytest_cache .mypy_cache .ruff_cache .coverage htmlcov

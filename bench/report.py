@@ -140,7 +140,8 @@ def block(results: dict[str, Any], results_file: str) -> str:
         f"- Raw results: [`{results_file}`](../{results_file})",
         f"- Load: `wrk --latency -t{cfg['threads']} -c{cfg['connections']} "
         f"-d{cfg['duration_s']:g}s` per measurement, after an unrecorded "
-        f"{cfg['warmup_s']:g} s warm-up; hello-world measured right before each scenario.",
+        f"{cfg['warmup_s']:g} s warm-up; each API worker started with the seeded posts in memory "
+        "(`LP_CACHE_WARMUP_POSTS`); hello-world measured right before each scenario.",
         f"- Data: {cfg['users']} users with {cfg['posts_per_user']} posts each "
         f"({meta['seed']['posts']} posts, seeded in {meta['seed']['seconds']:.1f} s), "
         "one API key per user; every request is a random user with its own key.",

@@ -20,7 +20,7 @@ from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from linkedin_posts import migrate
+from linkedin_posts import migrate, migration_scripts
 from linkedin_posts.auth import models as auth_models  # noqa: F401  (registers the tables)
 from linkedin_posts.database import Base, create_engine
 from linkedin_posts.generation import models as generation_models  # noqa: F401
@@ -300,3 +300,28 @@ async def test_models_and_migrations_describe_the_same_schema(
     if engine.dialect.name == "postgresql":
         assert [d for d in differences if _is_search_index(d)], differences
     assert [d for d in differences if not _is_search_index(d)] == []
+
+
+def test_readiness_reads_the_same_revisions_from_the_scripts_as_alembic() -> None:
+    script = ScriptDirectory.from_config(migrate.alembic_config())
+    scripts = migration_scripts.read_scripts()
+    assert scripts.heads == frozenset(script.get_heads())
+    assert scripts.known == frozenset(rev.revision for rev in script.walk_revisions())
+
+
+def test_a_merge_script_makes_one_head_of_two_branches(tmp_path: Path) -> None:
+    versions = tmp_path / "versions"
+    versions.mkdir()
+    scripts = {
+        "a": 'revision = "a"\ndown_revision = None\n',
+        "b": 'revision: str = "b"\ndown_revision: str | None = "a"\n',
+        "c": 'revision = "c"\ndown_revision = "a"\n',
+        "m": 'revision = "m"\ndown_revision = ("b", "c")\n',
+    }
+    for name, source in scripts.items():
+        (versions / f"{name}.py").write_text(f'"""{name}"""\nimport sqlalchemy\n{source}')
+    read = migration_scripts.read_scripts(tmp_path)
+    assert read.heads == {"m"}
+    assert read.known == {"a", "b", "c", "m"}
+    (versions / "m.py").unlink()
+    assert migration_scripts.read_scripts(tmp_path).heads == {"b", "c"}

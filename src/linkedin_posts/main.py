@@ -175,6 +175,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if runner is not None:
                 await runner.stop()
             await loop_lag.stop()
+            if app.state.rate_limiter is not None:
+                await app.state.rate_limiter.aclose()
             if cache is not None:
                 await cache.stop()
             await generation.aclose()

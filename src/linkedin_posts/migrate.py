@@ -1,20 +1,10 @@
 """Run Alembic migrations from code (the CLI, `serve` in the embedded shape, and tests)."""
 
-from pathlib import Path
-
 from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import Connection
 
-import linkedin_posts
-
-_PACKAGE_DIR = Path(linkedin_posts.__file__).resolve().parent
-
-
-def migrations_dir() -> Path:
-    # A wheel carries them inside the package; a source checkout keeps them at the top.
-    bundled = _PACKAGE_DIR / "_migrations"
-    return bundled if bundled.is_dir() else _PACKAGE_DIR.parent.parent / "migrations"
+from linkedin_posts.migration_scripts import migrations_dir
 
 
 def alembic_config(database_url: str | None = None, connection: Connection | None = None) -> Config:

@@ -19,7 +19,7 @@ def create_redis(
     if not settings.redis_url:
         return None
     timeout = settings.redis_timeout_seconds if timeout is None else timeout
-    # Imported here: redis-py costs ~15 MB of memory per process, for the scale-out shape only.
+    # Imported here: redis-py costs ~10 MB of memory per process, for the scale-out shape only.
     import redis.asyncio as redis
     from redis.asyncio.retry import Retry
     from redis.backoff import NoBackoff

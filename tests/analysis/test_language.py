@@ -1,7 +1,13 @@
 """Language detection: lingua in low-accuracy mode, restricted to the seven default languages."""
 
-import pytest
+import os
+import subprocess
+import sys
 
+import pytest
+from lingua import Language
+
+from linkedin_posts.analysis.codes import LANGUAGE_CODES
 from linkedin_posts.analysis.engine import Analyzer
 from linkedin_posts.analysis.language import SAMPLE_CHARACTERS
 
@@ -138,3 +144,24 @@ def test_only_the_first_characters_are_read(analyzer: Analyzer) -> None:
     # Mostly French, but its first SAMPLE_CHARACTERS characters are German.
     assert analyzer.analyze(german + "\n\n" + french, None)["language"]["code"] == "de"
     assert analyzer.analyze(french + "\n\n" + german, None)["language"]["code"] == "fr"
+
+
+def test_the_written_out_language_codes_are_linguas() -> None:
+    linguas = sorted(language.iso_code_639_1.name.lower() for language in Language.all())
+    assert list(LANGUAGE_CODES) == linguas
+
+
+def test_a_process_that_validates_requests_but_never_analyses_loads_no_lingua() -> None:
+    code = (
+        "import sys\n"
+        "from linkedin_posts.config import Settings\n"
+        "from linkedin_posts.main import create_app\n"
+        "create_app(Settings(_env_file=None, analysis_languages='en,es,de'))\n"
+        "print([m for m in sys.modules if m.split('.')[0] == 'lingua'])\n"
+    )
+    env = {**os.environ, "LP_ENV": "development"}
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"

@@ -8,6 +8,7 @@ from fastapi import FastAPI
 
 from linkedin_posts.cache.content import open_content_cache
 from linkedin_posts.main import create_app
+from linkedin_posts.posts import service as posts_service
 from tests.conftest import Account, assert_problem, make_settings, open_account, open_admin, serving
 
 STATS = "/v1/admin/cache/stats"
@@ -90,7 +91,11 @@ def test_without_a_directory_there_is_no_disk_level(migrated_url: str) -> None:
     assert open_content_cache(make_settings(migrated_url), None).disk is None
 
 
-async def test_warm_up_puts_the_newest_posts_in_memory(migrated_url: str) -> None:
+@pytest.mark.parametrize(("chunk", "created", "warm"), [(500, 3, 2), (2, 6, 5)])
+async def test_warm_up_puts_the_newest_posts_in_memory(
+    migrated_url: str, monkeypatch: pytest.MonkeyPatch, chunk: int, created: int, warm: int
+) -> None:
+    monkeypatch.setattr(posts_service, "WARM_CHUNK", chunk)  # a few queries of `chunk` posts
     settings = make_settings(migrated_url)
     first = create_app(settings)
     async with (
@@ -101,16 +106,17 @@ async def test_warm_up_puts_the_newest_posts_in_memory(migrated_url: str) -> Non
     ):
         owner = await open_account(client)
         ids = []
-        for n in range(3):
-            created = await client.post(
+        for n in range(created):
+            response = await client.post(
                 "/v1/posts", json={"body": f"post {n}"}, headers=owner.headers
             )
-            ids.append(created.json()["id"])
+            ids.append(response.json()["id"])
 
-    warmed = create_app(make_settings(migrated_url, cache_warmup_posts=2))
+    warmed = create_app(make_settings(migrated_url, cache_warmup_posts=warm))
     async with serving(warmed) as client:
         await client.get("/v1/users/me", headers=owner.headers)  # the credential, not a post
         answers = [await client.get(f"/v1/posts/{i}", headers=owner.headers) for i in ids]
 
-    assert [a.headers["X-Cache"] for a in answers] == ["MISS", "HIT-L1", "HIT-L1"]
-    assert [a.json()["body"] for a in answers] == ["post 0", "post 1", "post 2"]
+    old = created - warm
+    assert [a.headers["X-Cache"] for a in answers] == ["MISS"] * old + ["HIT-L1"] * warm
+    assert [a.json()["body"] for a in answers] == [f"post {n}" for n in range(created)]

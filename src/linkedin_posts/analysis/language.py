@@ -6,9 +6,12 @@ All of lingua's 75 languages cost over 1 GB in high accuracy; a few in low accur
 import threading
 from dataclasses import dataclass
 from functools import cache
+from typing import TYPE_CHECKING
 
 import regex
-from lingua import IsoCode639_1, Language, LanguageDetector, LanguageDetectorBuilder
+
+if TYPE_CHECKING:
+    from lingua import Language, LanguageDetector
 
 # Hashtags, handles and emoji are not prose in any language; they only confuse detection. (The
 # analysis gives it the text without links and mentions already.)
@@ -26,18 +29,24 @@ class Detected:
 
 
 class LanguageDetection:
-    """A lingua detector built on first use (or at start), shared by every thread."""
+    """A lingua detector built on first use (or at start), shared by every thread.
+
+    lingua itself is imported then too: a process that never analyses does not load it.
+    """
 
     def __init__(self, codes: list[str], *, high_accuracy: bool) -> None:
-        self.languages = [Language.from_iso_code_639_1(IsoCode639_1.from_str(c)) for c in codes]
+        self.codes = codes
         self.high_accuracy = high_accuracy
         self._detector: LanguageDetector | None = None
         self._lock = threading.Lock()
 
-    def load(self) -> LanguageDetector:
+    def load(self) -> "LanguageDetector":
+        from lingua import IsoCode639_1, LanguageDetectorBuilder
+
         with self._lock:
             if self._detector is None:
-                builder = LanguageDetectorBuilder.from_languages(*self.languages)
+                codes = [IsoCode639_1.from_str(code) for code in self.codes]
+                builder = LanguageDetectorBuilder.from_iso_codes_639_1(*codes)
                 if not self.high_accuracy:
                     builder = builder.with_low_accuracy_mode()
                 self._detector = builder.build()
@@ -47,13 +56,13 @@ class LanguageDetection:
         prose = NOT_PROSE.sub(" ", text[: SAMPLE_CHARACTERS * 2])[:SAMPLE_CHARACTERS]
         if sum(1 for ch in prose if ch.isalpha()) < MIN_LETTERS:
             return Detected(None, 0.0)
-        if len(self.languages) == 1:  # lingua needs two candidates; one is always the answer
-            return Detected(code_of(self.languages[0]), 1.0)
+        if len(self.codes) == 1:  # lingua needs two candidates; one is always the answer
+            return Detected(self.codes[0], 1.0)
         detector = self._detector or self.load()
         best = detector.compute_language_confidence_values(prose)[0]
         return Detected(code_of(best.language), round(best.value, 4))
 
 
 @cache
-def code_of(language: Language) -> str:
+def code_of(language: "Language") -> str:
     return language.iso_code_639_1.name.lower()

@@ -1,9 +1,9 @@
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from lingua import Language
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from linkedin_posts.analysis.codes import LANGUAGE_CODES
 from linkedin_posts.posts.schemas import BODY_PATTERN
 from linkedin_posts.validators import StorableText
 
@@ -11,8 +11,7 @@ from linkedin_posts.validators import StorableText
 MAX_TEXT_CODE_POINTS = 30_000
 
 LanguageCode = StrEnum(  # type: ignore[misc]  # built from lingua's list, so the two agree
-    "LanguageCode",
-    {code: code for code in sorted(lang.iso_code_639_1.name.lower() for lang in Language.all())},
+    "LanguageCode", {code: code for code in LANGUAGE_CODES}
 )
 
 

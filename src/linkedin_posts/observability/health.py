@@ -4,19 +4,17 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 import anyio.to_thread
-from alembic.script import ScriptDirectory
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from linkedin_posts import migrate
 from linkedin_posts.errors import is_database_unavailable
+from linkedin_posts.migration_scripts import Scripts, read_scripts
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -62,29 +60,15 @@ Check = Callable[[], Awaitable[str | None]]
 NO_STORE = "no-store"
 
 
-@dataclass(frozen=True)
-class Scripts:
-    heads: frozenset[str]
-    known: frozenset[str]
-
-
 _scripts: Scripts | None = None
-
-
-def _read_scripts() -> Scripts:
-    script = ScriptDirectory.from_config(migrate.alembic_config())
-    return Scripts(
-        heads=frozenset(script.get_heads()),
-        known=frozenset(rev.revision for rev in script.walk_revisions()),
-    )
 
 
 async def migration_scripts() -> Scripts:
     """The revisions of the migration scripts, read once per process, on first use."""
     global _scripts
     if _scripts is None:
-        # Reading the scripts imports every migration module: file I/O, kept off the loop.
-        _scripts = await anyio.to_thread.run_sync(_read_scripts)
+        # File I/O, kept off the loop.
+        _scripts = await anyio.to_thread.run_sync(read_scripts)
     return _scripts
 
 
@@ -122,11 +106,12 @@ def _revisions(revisions: frozenset[str]) -> str:
 
 
 async def check_redis(client: "Redis") -> None:
-    # Imported here: redis-py costs ~15 MB of memory per process, for the scale-out shape only.
+    # Imported here: redis-py costs ~10 MB of memory per process, for the scale-out shape only.
     from redis import exceptions as redis_exc
 
     try:
-        await client.ping()
+        # redis-py 7 types the asyncio client's commands as sync-or-async.
+        await client.ping()  # type: ignore[misc]
     except redis_exc.TimeoutError as exc:
         raise CheckFailed("timeout") from exc
     except redis_exc.ConnectionError as exc:

@@ -73,6 +73,8 @@ def encode(post: PostRead) -> EncodedResponse:
     return EncodedResponse(body=_POST_JSON.to_json(post), etag=f'"{post.version}"')
 
 
+# Posts read per query by `warm`.
+WARM_CHUNK = 500
 _POST_JSON = PostRead.__pydantic_serializer__
 _PAGE_JSON = PostPage.__pydantic_serializer__
 
@@ -145,12 +147,27 @@ async def warm(
     Newest by id (UUIDv7, creation time): the primary key's index reads them directly, where
     ordering by updated_at would sort the whole table at every start of every worker.
     """
+    warmed = 0
+    last_id = None
+    newest_first = select(Post).order_by(Post.id.desc())
     async with open_session() as session:
-        posts = (await session.scalars(select(Post).order_by(Post.id.desc()).limit(count))).all()
-    for post in posts:
-        value = encode(PostRead.model_validate(post))
-        cache.remember(keys.post(post.owner_id, post.id), value, codecs.RESPONSE)
-    return len(posts)
+        while warmed < count:
+            query = newest_first.limit(min(WARM_CHUNK, count - warmed))
+            if last_id is not None:
+                query = query.where(Post.id < last_id)
+            posts = (await session.scalars(query)).all()
+            for post in posts:
+                value = encode(PostRead.model_validate(post))
+                cache.remember(keys.post(post.owner_id, post.id), value, codecs.RESPONSE)
+            warmed += len(posts)
+            if len(posts) < WARM_CHUNK:
+                break
+            last_id = posts[-1].id
+            # A chunk's rows are garbage once encoded: memory then holds one chunk at a time,
+            # not 10,000 ORM objects that would leave the heap ~10 MB larger for good.
+            session.expunge_all()
+            del posts
+    return warmed
 
 
 async def _new_version() -> str:

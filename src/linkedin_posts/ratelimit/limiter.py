@@ -1,5 +1,6 @@
 """Per-identity limits by route class, and a ceiling on what one process admits in all."""
 
+import asyncio
 import time
 from collections.abc import Callable
 from typing import Literal
@@ -38,6 +39,7 @@ class RateLimiter:
         self.process_counters = LocalCounters(clock)
         self.reservations = Reservations(instances=expected_instances)
         self.clock = clock
+        self._refills: set[asyncio.Task[None]] = set()
 
     async def hit(self, route_class: RouteClass, identity: str) -> Decision:
         key = limit_key(route_class, identity)
@@ -46,6 +48,10 @@ class RateLimiter:
         if self.store.shared is not None:
             decided = self.reservations.take(quota, key, now)
             if decided is not None:
+                if self.reservations.refill_due(quota, key):
+                    task = asyncio.get_running_loop().create_task(self._refill(quota, key))
+                    self._refills.add(task)
+                    task.add_done_callback(self._refills.discard)
                 return decided
 
         async def count(counters: Counters, shared: bool) -> Decision:
@@ -55,6 +61,22 @@ class RateLimiter:
             return await windows.hit(counters, quotas[route_class], key, now)
 
         return await self.store.run(count)
+
+    async def _refill(self, quota: Quota, key: str) -> None:
+        async def ask(counters: Counters, shared: bool) -> None:
+            if shared:  # with Redis down, requests count in memory: nothing to ask ahead
+                await self.reservations.refill(counters, quota, key, self.clock())
+
+        try:
+            await self.store.run(ask)
+        finally:
+            self.reservations.refill_ended(key)
+
+    async def aclose(self) -> None:
+        """Cancel the batches still being asked for (shutdown): their tokens die with us."""
+        for task in self._refills:
+            task.cancel()
+        await asyncio.gather(*self._refills, return_exceptions=True)
 
     async def hit_process_ceiling(self) -> Decision:
         """The ceiling is this process's own: it protects the process, so it is never shared."""

@@ -10,6 +10,11 @@ RateLimit-Remaining that, while batches are out, is this process's estimate. Bat
 small against the budget left (BUDGET_SHARE), so near the limit every request goes to Redis
 again and the last tokens are handed out one by one.
 
+A hot identity asks for its next batch before it runs out (REFILL_WHEN_LEFT), in the background
+(RateLimiter.hit), so its requests do not wait for Redis at all: a request that waited for its
+batch was answered an event-loop turn later, which made most of a loaded process's p99
+(docs/benchmarks.md).
+
 Once the counter has reached the quota, the process refuses the rest of the window from memory:
 the count never goes down within a window.
 """
@@ -28,6 +33,8 @@ MAX_BATCH = 64
 # instances) are never batched, so their RateLimit-Remaining stays exact.
 BUDGET_SHARE = 16
 SWEEP_INTERVAL_SECONDS = 1.0
+# The next batch is asked for when this share of the last one is left (tokens <= batch // 2).
+REFILL_WHEN_LEFT = 2
 
 
 @dataclass(slots=True)
@@ -37,6 +44,8 @@ class _Held:
     hits: int = 0  # this window's requests of the identity in this process
     tokens: int = 0  # admissions granted by the counter and not used yet
     count: int = 0  # the counter's value at the last increment
+    batch: int = 0  # the size of the last batch asked for
+    refilling: bool = False  # a batch is being asked for ahead of need
 
 
 class Reservations:
@@ -71,7 +80,7 @@ class Reservations:
         held = self._held.get(identity)
         if held is None or held.window != current.key:
             held = self._held[identity] = _Held(current.key, now + current.reset_after, hits=1)
-        batch = self._batch(quota, held)
+        batch = held.batch = self._batch(quota, held)
         count = await counters.incr(current.key, quota.period, batch)
         held.count = max(held.count, count)
         granted = max(0, min(batch, quota.amount - (count - batch)))
@@ -81,6 +90,34 @@ class Reservations:
         # From this increment's own count: another request of this process may have moved
         # held.count meanwhile.
         return _decision(True, quota, count, granted - 1, current.reset_after)
+
+    def refill_due(self, quota: Quota, identity: str) -> bool:
+        """Whether to ask for the identity's next batch now; at most one such ask at a time."""
+        held = self._held.get(identity)
+        if held is None or held.refilling or held.tokens > held.batch // REFILL_WHEN_LEFT:
+            return False
+        if self._batch(quota, held) < 2:
+            return False  # near the quota, or not hot: the requests themselves ask
+        held.refilling = True
+        return True
+
+    async def refill(self, counters: Counters, quota: Quota, identity: str, now: float) -> None:
+        """Increment the shared counter by the next batch, and keep the admissions it grants."""
+        held = self._held.get(identity)
+        current = windows.window(quota, identity, now)
+        if held is None or held.window != current.key:
+            return
+        batch = held.batch = self._batch(quota, held)
+        count = await counters.incr(current.key, quota.period, batch)
+        held.count = max(held.count, count)
+        # Granted in this window's counter: if the window has ended meanwhile, `take` no longer
+        # uses them (it compares windows), and the new window starts with a new _Held.
+        held.tokens += max(0, min(batch, quota.amount - (count - batch)))
+
+    def refill_ended(self, identity: str) -> None:
+        held = self._held.get(identity)
+        if held is not None:
+            held.refilling = False
 
     def _batch(self, quota: Quota, held: _Held) -> int:
         by_demand = held.hits // DEMAND_PER_TOKEN
