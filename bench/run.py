@@ -310,7 +310,10 @@ def run(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
             log(started, f"seeded {len(seeded.users)} users, {seeded.posts} posts")
             data_path = tmpdir / "data.lua"
             loadgen.write_data(data_path, seeded.users)
+            last_seeded = max(post for user in seeded.users for post in user.post_ids)
             for workers in args.worker_counts:
+                if deleted := seed.delete_posts_after(database_url, last_seeded):
+                    log(started, f"deleted the {deleted} posts the last group created")
                 group = measure_group(
                     args, workers, database_url, seeded.users, data_path, tmpdir, started
                 )

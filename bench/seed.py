@@ -6,6 +6,7 @@ import secrets
 import subprocess
 import sys
 import time
+import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -110,6 +111,23 @@ def create_database(server_url: str, name: str) -> None:
 def drop_database(server_url: str, name: str) -> None:
     # FORCE: a server that did not stop in time must not keep the database alive.
     asyncio.run(_admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def delete_posts_after(database_url: str, last_seeded_id: str) -> int:
+    """Delete the posts made after seeding (the create scenario's), and return how many.
+
+    Every group of measurements then starts from the seeded data; otherwise the next group's
+    warm-up (the newest posts) would load the created posts instead of those wrk reads.
+    """
+    value = asyncio.run(
+        _scalar(
+            database_url,
+            "WITH gone AS (DELETE FROM posts WHERE id > :last RETURNING 1) "
+            "SELECT count(*) FROM gone",
+            last=uuid.UUID(last_seeded_id),
+        )
+    )
+    return int(value) if isinstance(value, int) else 0
 
 
 def migrate(database_url: str, env: dict[str, str]) -> None:
