@@ -8,10 +8,9 @@ several cores for analysis.
 """
 
 import asyncio
-import multiprocessing
 import time
 from collections.abc import Callable
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 
 import orjson
 
@@ -59,6 +58,10 @@ class AnalysisRunner:
         self.pool: Executor
         self._analyze: Callable[[str, str | None], bytes]
         if settings.analysis_executor == "process":
+            # Imported here: multiprocessing costs every other process ~0.5 MB.
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
             # forkserver: a fork of this process would copy its event loop and threads.
             self.pool = ProcessPoolExecutor(
                 settings.analysis_workers,

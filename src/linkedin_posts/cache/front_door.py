@@ -124,10 +124,7 @@ class Encoder:
         return next((coding for coding in ("zstd", "br", "gzip") if coding in accepted), None)
 
     def encode(self, response: EncodedResponse, coding: str) -> bytes:
-        encoded = response.encoded.get(coding)
-        if encoded is None:
-            encoded = response.encoded[coding] = self.compressors[coding](response.body)
-        return encoded
+        return response.encoded_as(coding, self.compressors[coding])
 
 
 class CachedReadFrontDoor:
