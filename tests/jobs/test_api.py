@@ -1,6 +1,7 @@
 """Bulk jobs through the API with the embedded runner, on SQLite and PostgreSQL: analyze,
 generate (template provider) and import jobs, their items, events, limits and isolation."""
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -260,6 +261,16 @@ class TestLimits:
         assert int(third.headers["retry-after"]) > 0
         stranger = await open_account(client)
         assert (await submit(client, stranger, five)).status_code == 201
+
+    async def test_submits_at_once_never_pass_the_jobs_in_flight_limit_together(
+        self, client: httpx.AsyncClient, account: Account
+    ) -> None:
+        one = {"kind": "analyze", "items": [{"text": "Post"}]}
+        answers = await asyncio.gather(*(submit(client, account, one) for _ in range(8)))
+
+        assert sorted(a.status_code for a in answers) == [201] * 2 + [429] * 6
+        listed = await client.get(JOBS, headers=account.headers)
+        assert len(listed.json()["items"]) == 2
 
     async def test_cancelling_a_queued_job_ends_it_at_once(
         self, client: httpx.AsyncClient, account: Account

@@ -11,6 +11,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from linkedin_posts.auth.models import User
 from linkedin_posts.config import Settings
 from linkedin_posts.ids import new_id
 from linkedin_posts.jobs import store
@@ -71,6 +72,13 @@ async def submit(
             f"The job has {len(inputs)} items; at most {settings.jobs_max_items} are allowed "
             "(LP_JOBS_MAX_ITEMS). Split it into several jobs."
         )
+    # One submit of an owner at a time counts and inserts: two at once would each count the
+    # jobs before the other's and pass the limit together. The owner's row is the lock on
+    # PostgreSQL (NO KEY UPDATE: foreign-key checks of other writes do not wait on it); on
+    # SQLite the write transaction's BEGIN IMMEDIATE already serializes them.
+    await session.execute(
+        select(User.id).where(User.id == owner_id).with_for_update(key_share=True)
+    )
     in_flight = await session.scalar(
         select(func.count())
         .select_from(Job)
