@@ -16,7 +16,7 @@ from sqlalchemy import insert
 from linkedin_posts.database import sessions_of
 from linkedin_posts.ids import new_id
 from linkedin_posts.jobs.importing import parse_import
-from linkedin_posts.posts import export
+from linkedin_posts.posts import csv_cells, export
 from linkedin_posts.posts.models import Post
 from tests.conftest import Account, MakeAccount, assert_problem
 from tests.posts.conftest import POSTS, CreatePost, iso_in, walk
@@ -133,6 +133,37 @@ async def test_an_export_imports_back_as_the_same_posts(
     assert [row.post for row in rows] == [
         {name: post[name] for name in IMPORTED_FIELDS} for post in reversed(mine)
     ]
+
+
+async def test_cells_a_spreadsheet_would_run_are_written_as_text_and_import_back(
+    client: httpx.AsyncClient, account: Account, create_post: CreatePost
+) -> None:
+    mine = [
+        await create_post(account, body='=HYPERLINK("http://x.example","click")', title="@team"),
+        await create_post(account, body="- first point\n- second", campaign="+1 launch"),
+        await create_post(account, body="'=already quoted", tags=["-launch", "ai"]),
+    ]
+    response = await client.get(EXPORT, params={"format": "csv"}, headers=account.headers)
+
+    written = [(r["body"], r["title"], r["campaign"], r["tags"]) for r in _csv_rows(response)]
+    assert written == [
+        ("''=already quoted", "", "", "'-launch, ai"),
+        ("'- first point\n- second", "", "'+1 launch", ""),
+        ('\'=HYPERLINK("http://x.example","click")', "'@team", "", ""),
+    ]
+    rows = parse_import(response.content, filename="posts.csv", content_type="text/csv")
+    assert [row.post for row in rows] == [
+        {name: post[name] for name in IMPORTED_FIELDS} for post in reversed(mine)
+    ]
+
+
+@pytest.mark.parametrize(
+    "text", ["", "plain", "=1+1", "+x", "-", "@me", "\tx", "\rx", "'", "'=x", "''@x", "x=1", "'x"]
+)
+def test_as_text_never_starts_a_formula_and_from_text_undoes_it(text: str) -> None:
+    written = csv_cells.as_text(text)
+    assert not written.startswith(("=", "+", "-", "@", "\t", "\r"))
+    assert csv_cells.from_text(written) == text
 
 
 @pytest.mark.parametrize(("export_format", "empty"), [("csv", HEADER + "\r\n"), ("json", "[]")])

@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from linkedin_posts.errors import AppError
+from linkedin_posts.posts.csv_cells import from_text
 from linkedin_posts.posts.schemas import MAX_BODY_GRAPHEMES, MAX_TAGS, PostCreate
 
 MAX_IMPORT_ROWS = 10_000
@@ -324,8 +325,9 @@ def _csv_row(number: int, columns: list[str | None], cells: list[str], delimiter
                     number, None, f"column {position} has a value but no name in the header"
                 )
         elif name == "body" or cell.strip():
-            # An empty cell is a field not given, except the body, which is required.
-            fields[name] = cell
+            # An empty cell is a field not given, except the body, which is required. A cell
+            # the export wrote as text ("'=...") comes back as it was (posts/csv_cells.py).
+            fields[name] = from_text(cell)
     return _validate(number, fields)
 
 

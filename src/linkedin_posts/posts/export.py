@@ -16,6 +16,7 @@ import orjson
 from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from linkedin_posts.posts.csv_cells import as_text
 from linkedin_posts.posts.models import Post
 from linkedin_posts.types import utcnow
 
@@ -104,7 +105,8 @@ def _iso(value: datetime | None) -> str:
 
 
 async def _csv(batches: AsyncIterator[Sequence[Row[Any]]]) -> AsyncIterator[bytes]:
-    # RFC 4180: CRLF line ends; a cell with a comma, quote or line break is quoted.
+    # RFC 4180: CRLF line ends; a cell with a comma, quote or line break is quoted. Text cells
+    # that a spreadsheet would run as a formula are written as text (csv_cells.py).
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(COLUMNS)
@@ -112,12 +114,12 @@ async def _csv(batches: AsyncIterator[Sequence[Row[Any]]]) -> AsyncIterator[byte
         writer.writerows(
             (
                 str(row.id),
-                row.title or "",
-                row.body,
+                as_text(row.title or ""),
+                as_text(row.body),
                 row.status,
                 row.visibility,
-                row.campaign or "",
-                TAG_SEPARATOR.join(row.tags),
+                as_text(row.campaign or ""),
+                as_text(TAG_SEPARATOR.join(row.tags)),
                 _iso(row.scheduled_at),
                 _iso(row.created_at),
                 _iso(row.updated_at),
