@@ -61,8 +61,10 @@ $(VENV)/.synced: requirements-dev.lock pyproject.toml | $(UV) $(BIN)/python
 	$(UV) pip install --python $(BIN)/python --no-deps --editable .
 	touch $@
 
-$(RUNTIME_VENV)/.synced: requirements.lock pyproject.toml | $(UV)
-	test -x $(RUNTIME_VENV)/bin/python || $(PYTHON) -m venv $(RUNTIME_VENV)
+$(RUNTIME_VENV)/bin/python:
+	$(PYTHON) -m venv $(RUNTIME_VENV)
+
+$(RUNTIME_VENV)/.synced: requirements.lock pyproject.toml | $(UV) $(RUNTIME_VENV)/bin/python
 	$(UV) pip sync --compile-bytecode --python $(RUNTIME_VENV)/bin/python --require-hashes requirements.lock
 	$(UV) pip install --python $(RUNTIME_VENV)/bin/python --no-deps --editable .
 	touch $@

@@ -103,11 +103,6 @@ BRIEF: dict[str, Any] = {
 }
 
 
-def _interpreter() -> str:
-    """This Python as the command that reproduces the run names it (.venv-runtime or .venv)."""
-    return os.path.relpath(sys.executable, Path(__file__).resolve().parent.parent)
-
-
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -1248,7 +1243,7 @@ def run(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
             "run_tag": run_tag,
         },
         "config": {
-            "command": shlex.join([_interpreter(), "bench/generation.py", *argv]),
+            "command": shlex.join([servers.interpreter(), "bench/generation.py", *argv]),
             "phases": args.phase_list,
             "workers": args.workers,
             "connections": args.connections,

@@ -43,11 +43,6 @@ DEFAULT_SERVER_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 SCENARIOS = ("get_post", "list_posts", "create_post")
 
 
-def _interpreter() -> str:
-    """This Python as the command that reproduces the run names it (.venv-runtime or .venv)."""
-    return os.path.relpath(sys.executable, Path(__file__).resolve().parent.parent)
-
-
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -288,7 +283,7 @@ def run(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
         },
         "config": {
             "command": "make bench" + (f' BENCH_ARGS="{shlex.join(argv)}"' if argv else ""),
-            "direct_command": shlex.join([_interpreter(), "bench/run.py", *argv]),
+            "direct_command": shlex.join([servers.interpreter(), "bench/run.py", *argv]),
             "duration_s": args.duration,
             "warmup_s": args.warmup,
             "connections": args.connections,

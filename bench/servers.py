@@ -32,6 +32,11 @@ UVICORN_FLAGS = (
 )
 
 
+def interpreter() -> str:
+    """This Python as the command that reproduces a run names it (.venv-runtime or .venv)."""
+    return os.path.relpath(sys.executable, BENCH_DIR.parent)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind((HOST, 0))
