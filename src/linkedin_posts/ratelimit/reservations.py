@@ -80,10 +80,7 @@ class Reservations:
         held = self._held.get(identity)
         if held is None or held.window != current.key:
             held = self._held[identity] = _Held(current.key, now + current.reset_after, hits=1)
-        batch = held.batch = self._batch(quota, held)
-        count = await counters.incr(current.key, quota.period, batch)
-        held.count = max(held.count, count)
-        granted = max(0, min(batch, quota.amount - (count - batch)))
+        count, granted = await self._ask(counters, quota, current, held)
         if granted == 0:
             return _decision(False, quota, count, 0, current.reset_after)
         held.tokens += granted - 1  # one for this request
@@ -107,17 +104,24 @@ class Reservations:
         current = windows.window(quota, identity, now)
         if held is None or held.window != current.key:
             return
-        batch = held.batch = self._batch(quota, held)
-        count = await counters.incr(current.key, quota.period, batch)
-        held.count = max(held.count, count)
+        _, granted = await self._ask(counters, quota, current, held)
         # Granted in this window's counter: if the window has ended meanwhile, `take` no longer
         # uses them (it compares windows), and the new window starts with a new _Held.
-        held.tokens += max(0, min(batch, quota.amount - (count - batch)))
+        held.tokens += granted
 
     def refill_ended(self, identity: str) -> None:
         held = self._held.get(identity)
         if held is not None:
             held.refilling = False
+
+    async def _ask(
+        self, counters: Counters, quota: Quota, current: windows.Window, held: _Held
+    ) -> tuple[int, int]:
+        """Increment the counter by the next batch: its count, and how much of it is granted."""
+        batch = held.batch = self._batch(quota, held)
+        count = await counters.incr(current.key, quota.period, batch)
+        held.count = max(held.count, count)
+        return count, max(0, min(batch, quota.amount - (count - batch)))
 
     def _batch(self, quota: Quota, held: _Held) -> int:
         by_demand = held.hits // DEMAND_PER_TOKEN
