@@ -109,14 +109,14 @@ def submit(api: servers.Server, key: str, body: dict[str, Any]) -> str:
     return job_id
 
 
-def wait_job(api: servers.Server, key: str, job_id: str) -> dict[str, Any]:
+def wait_job(api: servers.Server, key: str, job_id: str, poll: float = 0.5) -> dict[str, Any]:
     deadline = time.monotonic() + JOB_TIMEOUT_S
     while time.monotonic() < deadline:
         status, answer = servers.request(api.port, "GET", f"/v1/jobs/{job_id}", {"X-API-Key": key})
         job: dict[str, Any] = orjson.loads(answer)
         if status == 200 and job["status"] not in ("queued", "running"):
             return job
-        time.sleep(0.5)
+        time.sleep(poll)
     raise RuntimeError(f"job {job_id} not finished within {JOB_TIMEOUT_S}s")
 
 
@@ -193,7 +193,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         if args.profile is not None:
             spy = subprocess.Popen(
                 [
-                    str(servers.BIN / "py-spy"),
+                    str(ROOT / ".venv" / "bin" / "py-spy"),  # a dev tool: not in the runtime venv
                     "record",
                     "--format",
                     "raw",

@@ -279,6 +279,22 @@ class Settings(BaseSettings):
     jobs_poll_seconds: float = Field(
         default=1.0, gt=0, le=60, description="How often an idle runner looks for work."
     )
+    jobs_queue_enabled: bool = Field(
+        default=True,
+        description="With LP_REDIS_URL: submits announce jobs to the workers on a Redis queue.",
+    )
+    jobs_queue_stream: str = Field(
+        default="lp:jobs:v1",
+        min_length=1,
+        max_length=200,
+        description="The job queue's Redis stream: one per deployment that shares a Redis.",
+    )
+    jobs_rescan_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        le=600,
+        description="With the queue, how often a worker looks for jobs nobody announced.",
+    )
 
     @field_validator("metrics_allow", "trusted_proxies", mode="before")
     @classmethod

@@ -2,6 +2,7 @@
 
 import gc
 import logging
+import os
 import time
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -30,6 +31,7 @@ from linkedin_posts.database import (
 from linkedin_posts.errors import install_error_handlers, problem_responses
 from linkedin_posts.generation.router import router as generation_router
 from linkedin_posts.generation.service import open_generation
+from linkedin_posts.jobs.queue import open_job_queue
 from linkedin_posts.jobs.runner import Runner
 from linkedin_posts.jobs.work import Sessions, Work
 from linkedin_posts.observability import health, metrics, tracing
@@ -146,6 +148,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.job_runner = runner = (
             open_runner(app, settings, writes) if settings.jobs_enabled else None
         )
+        app.state.job_queue = job_queue = open_job_queue(
+            settings, consumer=f"api:{os.getpid()}", listens=False
+        )
         if cache is not None:
             cache.start()
             if cache.bus is not None:
@@ -174,6 +179,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             if runner is not None:
                 await runner.stop()
+            if job_queue is not None:
+                await job_queue.close()
             await loop_lag.stop()
             if app.state.rate_limiter is not None:
                 await app.state.rate_limiter.aclose()

@@ -151,8 +151,11 @@ async def _submit(request: Request, owner_id: uuid.UUID, **submitted: Any) -> Re
         )
         body = service.read(job).model_dump_json().encode()
     runner = getattr(request.app.state, "job_runner", None)
+    queue = getattr(request.app.state, "job_queue", None)
     if created and runner is not None:
         runner.wake()  # committed: this process's runner starts it now
+    if created and queue is not None:
+        await queue.announce(job.id)  # and a worker too
     return Response(
         body,
         status_code=201 if created else 200,

@@ -1,9 +1,11 @@
 """Runs jobs: the same loop in an API process (embedded) and in `linkedin-posts worker`.
 
-A runner looks for unfinished jobs (told of new ones at once in its own process, otherwise
-every LP_JOBS_POLL_SECONDS), and for each one claims items within the job's concurrency,
-across all runners (store.claim), and runs them within its own cap (PrioritySlots). Any
-number of runners, in any processes, share the jobs: the database decides who runs what.
+A runner learns of jobs three ways: at once when its own process took the submit (wake), from
+the Redis job queue in a worker (follow, jobs/queue.py), and by looking in the database every
+LP_JOBS_POLL_SECONDS (LP_JOBS_RESCAN_SECONDS when the queue tells it). For each job it claims
+items within the job's concurrency, across all runners (store.claim), and runs them within its
+own cap (PrioritySlots). Any number of runners, in any processes, share the jobs: the database
+decides who runs what.
 """
 
 import asyncio
@@ -33,6 +35,7 @@ from linkedin_posts.generation.resilience import backoff_seconds
 from linkedin_posts.jobs import store
 from linkedin_posts.jobs.models import Job, JobKind, JobStatus
 from linkedin_posts.jobs.pacing import AdaptiveLimit, PrioritySlots
+from linkedin_posts.jobs.queue import JobQueue
 from linkedin_posts.jobs.store import Claimed, LeaseLost
 from linkedin_posts.jobs.work import JobContext, Outcome, Sessions, Work, with_post_ids
 from linkedin_posts.observability.metrics import JOB_ITEMS
@@ -54,6 +57,7 @@ CLAIM_SHARE = 4
 CLAIM_DELAY_SECONDS = 0.02
 TRANSIENT = (SQLAlchemyError, OSError, TimeoutError)
 OVERLOAD = (ProviderRateLimited, ProviderTimeout, ProviderUnavailable)
+UNFINISHED = (JobStatus.QUEUED.value, JobStatus.RUNNING.value)
 
 
 def runner_name() -> str:
@@ -82,13 +86,21 @@ class _Done:
 
 class Runner:
     def __init__(
-        self, settings: Settings, *, reads: Sessions, writes: Sessions, work: Work
+        self,
+        settings: Settings,
+        *,
+        reads: Sessions,
+        writes: Sessions,
+        work: Work,
     ) -> None:
         self.settings = settings
         self.reads = reads
         self.writes = writes
         self.work = work
         self.name = runner_name()
+        # Set by a worker that follows the job queue: it announces the jobs it starts (so the
+        # next worker joins in) and hands back, and looks in the database less often.
+        self.queue: JobQueue | None = None
         self.slots = PrioritySlots(settings.jobs_runner_concurrency)
         # Generation items share the provider with interactive requests: at most half its
         # calls per process go to jobs, and fewer when it shows overload.
@@ -117,8 +129,9 @@ class Runner:
 
     async def stop(self) -> None:
         """Stop taking items, let those in hand finish (for STOP_SECONDS at most), and hand
-        back the rest for another runner."""
+        back the rest for another runner (announced again on the queue, if there is one)."""
         self._stopping = True
+        unfinished = list(self._active)
         for task in self._tasks:
             task.cancel()
         jobs = list(self._active.values())
@@ -134,6 +147,9 @@ class Runner:
                 released = await store.release(session, runner=self.name)
             if released:
                 logger.info("jobs: handed back %d items in progress", released)
+        if self.queue is not None:
+            for job_id in unfinished:
+                await self.queue.announce(job_id)
 
     def snapshot(self) -> dict[str, Any]:
         return {
@@ -161,8 +177,13 @@ class Runner:
             except Exception:
                 # A bug must not stop the runner for good: log it, look again at the next poll.
                 logger.exception("jobs: looking for jobs failed")
+            every = (
+                self.settings.jobs_poll_seconds
+                if self.queue is None
+                else self.settings.jobs_rescan_seconds
+            )
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self.settings.jobs_poll_seconds):
+                async with asyncio.timeout(every):
                     await self._wake.wait()
             self._wake.clear()
 
@@ -171,24 +192,43 @@ class Runner:
             jobs = list(
                 await session.scalars(
                     select(Job)
-                    .where(Job.status.in_((JobStatus.QUEUED.value, JobStatus.RUNNING.value)))
+                    .where(Job.status.in_(UNFINISHED))
                     .order_by(Job.priority.desc(), Job.id)
                     .limit(SCAN_LIMIT)
                 )
             )
         for job in jobs:
             if job.id not in self._active:
-                context = JobContext(
-                    job.id,
-                    job.owner_id,
-                    JobKind(job.kind),
-                    job.priority,
-                    job.total,
-                    job.concurrency,
+                self._start(job)
+
+    async def follow(self, job_id: uuid.UUID) -> None:
+        """The queue announced the job: run it here until nothing is left here to claim."""
+        task = self._active.get(job_id)
+        if task is None:
+            if self._stopping:
+                return
+            async with self.reads() as session:
+                job = await session.scalar(
+                    select(Job).where(Job.id == job_id, Job.status.in_(UNFINISHED))
                 )
-                task = asyncio.create_task(self._run_job(context), name=f"job-{job.id}")
-                self._active[job.id] = task
-                task.add_done_callback(functools.partial(self._forget, job.id))
+            if job is None or job.id in self._active:
+                task = self._active.get(job_id)
+            else:
+                logger.info("jobs: job %s announced, running it", job_id)
+                task = self._start(job)
+                if job.total > 1 and self.queue is not None:
+                    await self.queue.announce(job_id)  # the next worker joins in
+        if task is not None:
+            await asyncio.wait([task])
+
+    def _start(self, job: Job) -> asyncio.Task[None]:
+        context = JobContext(
+            job.id, job.owner_id, JobKind(job.kind), job.priority, job.total, job.concurrency
+        )
+        task = asyncio.create_task(self._run_job(context), name=f"job-{job.id}")
+        self._active[job.id] = task
+        task.add_done_callback(functools.partial(self._forget, job.id))
+        return task
 
     def _forget(self, job_id: uuid.UUID, _: object) -> None:
         self._active.pop(job_id, None)

@@ -11,6 +11,8 @@ import logging
 import signal
 
 from linkedin_posts.config import Settings
+from linkedin_posts.jobs.queue import open_job_queue
+from linkedin_posts.jobs.runner import SCAN_LIMIT
 
 logger = logging.getLogger(__name__)
 
@@ -23,7 +25,21 @@ async def run_worker(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stopping.set)
+    queue = None
     async with app.router.lifespan_context(app):
-        logger.warning("worker %s: running jobs", app.state.job_runner.name)
+        runner = app.state.job_runner
+        queue = open_job_queue(settings, consumer=runner.name, listens=True)
+        listening = None
+        if queue is not None:
+            runner.queue = queue
+            listening = asyncio.create_task(queue.listen(runner.follow, SCAN_LIMIT))
+        logger.warning("worker %s: running jobs%s", runner.name, " from the queue" if queue else "")
         await stopping.wait()
-        logger.warning("worker %s: stopping", app.state.job_runner.name)
+        logger.warning("worker %s: stopping", runner.name)
+        if listening is not None:
+            # Unacknowledged, what it was following goes to another worker; the runner's stop
+            # (the lifespan's end) hands back its items and announces their jobs again.
+            listening.cancel()
+            await asyncio.wait([listening])
+    if queue is not None:
+        await queue.close()

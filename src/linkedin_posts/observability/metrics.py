@@ -141,6 +141,12 @@ LLM_CIRCUIT_OPEN = Gauge(
     multiprocess_mode="livemax",
 )
 
+JOB_ANNOUNCEMENTS = Counter(
+    "lp_job_announcements_total",
+    "Announcements of jobs on the Redis job queue, by outcome (sent, failed, received).",
+    ["outcome"],
+)
+
 JOB_ITEMS = Counter(
     "lp_job_items_total",
     "Bulk-job items a runner finished or put back for a retry, by job kind and outcome "

@@ -1,0 +1,134 @@
+"""The Redis job queue of the scale-out shape (jobs/queue.py), with real Redis and
+`linkedin-posts worker` processes that would not look in the database for ten minutes: what
+they run, the queue told them.
+
+The API is an app in the test process without a runner of its own (LP_JOBS_ENABLED=false).
+"""
+
+import subprocess
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+from linkedin_posts.main import create_app
+from linkedin_posts.observability.metrics import JOB_ANNOUNCEMENTS
+from tests.conftest import REDIS_URL, make_settings, multi_process_settings, open_account, serving
+from tests.generation.fake_openai import FakeOpenAI
+from tests.jobs.helpers import finished, items_of, submit
+from tests.jobs.test_worker import database_url, stop
+from tests.test_cli import CLI, cli_env, free_port
+
+pytestmark = pytest.mark.skipif(not REDIS_URL, reason="needs LP_TEST_REDIS_URL")
+
+__all__ = ["database_url"]  # a fixture, used by name
+ITEMS = 16
+
+
+@pytest.fixture
+def stream() -> Iterator[str]:
+    """A stream of this test's own, so no other test's workers take its announcements."""
+    name = f"lp:jobs:test:{uuid.uuid4().hex}"
+    yield name
+    assert REDIS_URL
+    redis.Redis.from_url(REDIS_URL).delete(name)
+
+
+@pytest.fixture
+def provider() -> Iterator[FakeOpenAI]:
+    with FakeOpenAI(delay=0.2, vary=True).running() as fake:
+        yield fake
+
+
+@pytest.fixture
+async def workers(
+    database_url: str, provider: FakeOpenAI, stream: str, tmp_path: Path
+) -> AsyncIterator[list[Path]]:
+    """Two workers following `stream`, ready; yields their logs."""
+    assert REDIS_URL
+    logs = [tmp_path / f"worker{n}.log" for n in range(2)]
+    env = cli_env(
+        database_url,
+        LP_REDIS_URL=REDIS_URL,
+        LP_JOBS_QUEUE_STREAM=stream,
+        LP_JOBS_RESCAN_SECONDS="600",
+        LP_AI_PROVIDER="openai",
+        LP_AI_BASE_URL=f"{provider.url}/v1",
+        LP_AI_API_KEY="sk-test",
+        LP_AI_MODEL="test-model",
+        LP_AUTO_MIGRATE="false",
+        PROMETHEUS_MULTIPROC_DIR=None,
+    )
+    processes = []
+    try:
+        for log in logs:
+            processes.append(start(env, log))
+        for log in logs:
+            wait_for_line(log, "running jobs from the queue")
+        yield logs
+    finally:
+        for process in processes:
+            stop(process, 15)
+
+
+def start(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            [*CLI, "worker"],
+            env=env,
+            cwd=log.parent,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def wait_for_line(log: Path, text: str, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while text not in log.read_text():
+        assert time.monotonic() < deadline, f"{log.name} never said {text!r}: {log.read_text()}"
+        time.sleep(0.05)
+
+
+async def test_a_job_reaches_the_workers_through_the_queue_and_both_run_it(
+    database_url: str, stream: str, workers: list[Path]
+) -> None:
+    settings = multi_process_settings(
+        database_url, jobs_queue_stream=stream, ratelimit_ai="1000/minute"
+    )
+    async with serving(create_app(settings)) as client:
+        account = await open_account(client)
+        briefs = [{"topic": f"Queue note {n}"} for n in range(ITEMS)]
+        job = (
+            await submit(client, account, {"kind": "generate", "items": briefs, "concurrency": 4})
+        ).json()
+        final = await finished(client, account, job["id"], seconds=60)
+        items = await items_of(client, account, job["id"])
+
+    assert (final["status"], final["succeeded"]) == ("succeeded", ITEMS)
+    assert [item["attempts"] for item in items] == [1] * ITEMS  # each run once
+    # Neither looked in the database after it started: the first heard the submit's
+    # announcement, the second the first's.
+    for log in workers:
+        assert f"job {job['id']} announced" in log.read_text(), log.read_text()
+
+
+async def test_a_submit_with_redis_gone_keeps_the_job_and_counts_the_lost_announcement(
+    database_url: str,
+) -> None:
+    gone = f"redis://127.0.0.1:{free_port()}/0"
+    settings = make_settings(database_url, redis_url=gone, jobs_queue_stream="lp:jobs:gone")
+    failed = JOB_ANNOUNCEMENTS.labels("failed")
+    before = failed._value.get()
+    async with serving(create_app(settings)) as client:
+        account = await open_account(client)
+        submitted = await submit(client, account, {"kind": "analyze", "items": [{"text": "Hi"}]})
+        assert submitted.status_code == 201, submitted.text
+        listed = await client.get(f"/v1/jobs/{submitted.json()['id']}", headers=account.headers)
+
+    assert listed.status_code == 200
+    assert listed.json()["status"] == "queued"  # in the database, for a worker's next look
+    assert failed._value.get() == before + 1
