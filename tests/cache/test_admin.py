@@ -1,5 +1,6 @@
 """The cache's admin endpoints, and the hook later parts cache computed results through."""
 
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import httpx
@@ -85,6 +86,29 @@ async def test_the_content_hook_computes_once_per_input_and_keeps_it_on_disk(
     assert calls == ["ab", "ab"]
     assert disk["hits"] == 1
     assert disk["entries"] == 2
+
+
+async def test_bulk_work_uses_kept_results_and_keeps_none_of_its_own(migrated_url: str) -> None:
+    calls: list[str] = []
+
+    def analyse(text: str) -> Callable[[], Awaitable[dict[str, object]]]:
+        async def compute() -> dict[str, object]:
+            calls.append(text)
+            return {"text": text}
+
+        return compute
+
+    app = create_app(make_settings(migrated_url))
+    async with serving(app):
+        content = app.state.content_cache
+        kept = await content.get_or_compute("analysis", ["en", "a"], analyse("a"))
+        used = await content.get_or_compute("analysis", ["en", "a"], analyse("a"), keep=False)
+        for _ in range(2):
+            await content.get_or_compute("analysis", ["en", "b"], analyse("b"), keep=False)
+        await content.get_or_compute("analysis", ["en", "b"], analyse("b"))
+
+    assert kept == used == {"text": "a"}
+    assert calls == ["a", "b", "b", "b"]  # "a" was kept; "b" not until asked without keep=False
 
 
 def test_without_a_directory_there_is_no_disk_level(migrated_url: str) -> None:

@@ -24,15 +24,21 @@ def cache_key(runner: AnalysisRunner, text: str, language: str | None) -> str:
 
 
 async def analyze(
-    runner: AnalysisRunner, content_cache: ContentCache, *, text: str, language: str | None
+    runner: AnalysisRunner,
+    content_cache: ContentCache,
+    *,
+    text: str,
+    language: str | None,
+    keep: bool = True,
 ) -> EncodedResponse:
-    """The analysis of `text` as the JSON body the API sends (kept with its compressed forms)."""
+    """The analysis of `text` as the JSON body the API sends (kept with its compressed forms,
+    unless `keep` is False: see ContentCache.get_or_compute)."""
 
     async def compute() -> EncodedResponse:
         return EncodedResponse(body=await runner.run(text, language), etag="")
 
     response: EncodedResponse = await content_cache.get_or_compute(
-        KIND, cache_parts(runner, text, language), compute, codecs.RESPONSE
+        KIND, cache_parts(runner, text, language), compute, codecs.RESPONSE, keep=keep
     )
     return response
 

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from linkedin_posts.cache import codecs, keys
+from linkedin_posts.cache.memory import MISSING
 from linkedin_posts.cache.tiered import Codec, TieredCache
 from linkedin_posts.config import Settings
 
@@ -61,9 +62,27 @@ class ContentCache:
         parts: Sequence[str],
         compute: Callable[[], Awaitable[Any]],
         codec: Codec[Any] = codecs.JSON,
+        *,
+        keep: bool = True,
     ) -> Any:
-        """The result for these inputs, computed at most once per key."""
+        """The result for these inputs, computed at most once per key.
+
+        `keep=False`, for bulk work: a result already kept is used, a new one is not kept (nor
+        looked for in Redis, where a bulk job's new texts never are): ten thousand analyses of
+        a job would push what interactive users read out of the caches, and the job keeps its
+        results in its own rows.
+        """
         key = keys.content(kind, *parts)
+        if not keep:
+            if self.tiered is not None:
+                value = self.tiered.memory.get(key)
+                if value is not MISSING:
+                    return value
+            if self.disk is not None:
+                stored = self.disk.get(key)
+                if stored is not None:
+                    return codec.loads(stored)
+            return await compute()
 
         async def load() -> Any:
             if self.disk is not None:

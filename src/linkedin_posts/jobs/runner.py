@@ -253,11 +253,15 @@ class Runner:
         rank = (-job.priority, job.total)
         loop = asyncio.get_running_loop()
         free_since: float | None = None  # when a slot of the job was first left unclaimed
+        # This runner's part of the job's concurrency: all of it, until a claim gets fewer
+        # items than it asked for (other runners hold the rest, or none is left to claim);
+        # then what it holds, until a claim gets all it asked for again.
+        share = job.concurrency
         try:
             while True:
                 if self._stopping and not running:
                     return
-                room = job.concurrency - len(running)
+                room = share - len(running)
                 now = loop.time()
                 if room <= 0:
                     free_since = None
@@ -266,16 +270,19 @@ class Runner:
                 # Claimed a few at a time, not one per finished item (a claim is a
                 # transaction), yet no slot waits longer than CLAIM_DELAY_SECONDS.
                 if (room > 0 and not self._stopping) and (
-                    room >= max(1, job.concurrency // CLAIM_SHARE)
+                    room >= max(1, share // CLAIM_SHARE)
                     or not running
                     or now - (free_since or now) >= CLAIM_DELAY_SECONDS
                 ):
                     free_since = None
-                    for item in await self._claim(job, room):
+                    claimed = await self._claim(job, room)
+                    for item in claimed:
                         task = asyncio.create_task(self._run_item(job, item, rank))
                         running.add(task)
                         self._items.add(task)
                         task.add_done_callback(self._items.discard)
+                    full = len(claimed) == room
+                    share = job.concurrency if full else max(1, len(running))
                 if running:
                     wait = (
                         self.settings.jobs_poll_seconds
@@ -388,17 +395,29 @@ class Runner:
 
     async def _write(self, batch: list["_Done"]) -> None:
         now = utcnow()
+        plain: dict[uuid.UUID, dict[int, _Done]] = {}
         async with self.writes() as session:
             for done in batch:
+                if not done.outcome.posts:
+                    plain.setdefault(done.job.id, {})[done.item.seq] = done
+                    continue
                 try:
-                    if done.outcome.posts:
-                        # Its own savepoint: an item another runner took over leaves no post.
-                        async with session.begin_nested():
-                            await self._record(session, done, now)
-                    else:
-                        await self._record(session, done, now)  # a lost lease wrote nothing
+                    # Its own savepoint: an item another runner took over leaves no post.
+                    async with session.begin_nested():
+                        await self._record(session, done, now)
                 except LeaseLost:
                     done.lost = True
+            for job_id, items in plain.items():
+                # One statement for all (a lost lease writes nothing).
+                held = await store.succeed_many(
+                    session,
+                    job_id=job_id,
+                    runner=self.name,
+                    results={seq: done.outcome.result for seq, done in items.items()},
+                    now=now,
+                )
+                for seq, done in items.items():
+                    done.lost = seq not in held
         for done in batch:
             done.recorded = not done.lost
 

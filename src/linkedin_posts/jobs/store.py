@@ -13,7 +13,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Table,
+    and_,
+    bindparam,
+    case,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from linkedin_posts.jobs.models import FINISHED, ItemStatus, Job, JobItem, JobStatus
@@ -21,6 +33,9 @@ from linkedin_posts.types import utcnow
 
 RUNNING = ItemStatus.RUNNING.value
 QUEUED = ItemStatus.QUEUED.value
+# The tables, for the statements a runner sends for every few items: Core, not the ORM.
+JOBS: Table = Job.__table__  # type: ignore[assignment]
+ITEMS: Table = JobItem.__table__  # type: ignore[assignment]
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +54,59 @@ async def insert_items(session: AsyncSession, rows: list[dict[str, Any]]) -> Non
         await session.execute(insert(JobItem), rows)
 
 
+# The statements a runner sends for every few items, built once: SQLAlchemy takes longer to
+# build a statement than to send it. On the tables (Core), not through the ORM.
+_LOCK_JOB = (
+    select(JOBS.c.status, JOBS.c.concurrency, JOBS.c.cancel_requested)
+    .where(JOBS.c.id == bindparam("of_job"))
+    .with_for_update()
+)
+_CLAIMABLE = or_(
+    and_(
+        ITEMS.c.status == QUEUED,
+        or_(ITEMS.c.not_before.is_(None), ITEMS.c.not_before <= bindparam("at")),
+    ),
+    # Its runner died (or stalled past the lease): take it over.
+    and_(ITEMS.c.status == RUNNING, ITEMS.c.lease_until < bindparam("at")),
+)
+_LIVE = (
+    select(func.count())
+    .select_from(ITEMS)
+    .where(
+        ITEMS.c.job_id == bindparam("of_job"),
+        ITEMS.c.status == RUNNING,
+        ITEMS.c.lease_until >= bindparam("at"),
+    )
+    .scalar_subquery()
+)
+_FREE: ColumnElement[int] = bindparam("job_concurrency", type_=Integer) - _LIVE
+_WANT = bindparam("wanted", type_=Integer)
+# Never a negative LIMIT (SQLite would read it as none).
+_ROOM = case((_FREE <= 0, 0), (_WANT > _FREE, _FREE), else_=_WANT)
+_CLAIM = (
+    update(ITEMS)
+    # Claimable checked again here: a row changed meanwhile (a cancel) is checked anew.
+    .where(
+        ITEMS.c.job_id == bindparam("of_job"),
+        _CLAIMABLE,
+        ITEMS.c.seq.in_(
+            select(ITEMS.c.seq)
+            .where(ITEMS.c.job_id == bindparam("of_job"), _CLAIMABLE)
+            .order_by(ITEMS.c.seq)
+            .limit(_ROOM)
+            .scalar_subquery()
+        ),
+    )
+    .values(
+        status=RUNNING,
+        lease_owner=bindparam("by"),
+        lease_until=bindparam("held_until"),
+        attempts=ITEMS.c.attempts + 1,
+    )
+    .returning(ITEMS.c.seq, ITEMS.c.input, ITEMS.c.attempts)
+)
+
+
 async def claim(
     session: AsyncSession,
     *,
@@ -51,58 +119,36 @@ async def claim(
     """Up to `want` of the job's next items, within the job's concurrency across all runners."""
     # The job's row, locked: runners claiming at once take turns, so together they never run
     # more of its items than its concurrency. (SQLite's write lock does the same.)
-    job = await session.scalar(select(Job).where(Job.id == job_id).with_for_update())
+    job = (await session.execute(_LOCK_JOB, {"of_job": job_id})).first()
     if job is None or job.status in FINISHED:
         return []
     if job.cancel_requested:
         # Items a dead runner held are not run again: they end cancelled, so the job can end.
         await session.execute(
-            update(JobItem)
-            .where(JobItem.job_id == job_id, JobItem.status == RUNNING, JobItem.lease_until < now)
+            update(ITEMS)
+            .where(ITEMS.c.job_id == job_id, ITEMS.c.status == RUNNING, ITEMS.c.lease_until < now)
             .values(status=ItemStatus.CANCELLED.value, lease_owner=None, finished_at=now)
         )
         return []
-    live = await session.scalar(
-        select(func.count())
-        .select_from(JobItem)
-        .where(JobItem.job_id == job_id, JobItem.status == RUNNING, JobItem.lease_until >= now)
-    )
-    room = min(want, job.concurrency - (live or 0))
-    if room <= 0:
-        return []
-    claimable = or_(
-        and_(
-            JobItem.status == QUEUED,
-            or_(JobItem.not_before.is_(None), JobItem.not_before <= now),
-        ),
-        # Its runner died (or stalled past the lease): take it over.
-        and_(JobItem.status == RUNNING, JobItem.lease_until < now),
-    )
-    seqs = list(
-        await session.scalars(
-            select(JobItem.seq)
-            .where(JobItem.job_id == job_id, claimable)
-            .order_by(JobItem.seq)
-            .limit(room)
-        )
-    )
-    if not seqs:
-        return []
+    # A statement of its own, after the lock: it counts every claim committed before.
     rows = await session.execute(
-        update(JobItem)
-        .where(JobItem.job_id == job_id, JobItem.seq.in_(seqs))
-        .values(
-            status=RUNNING,
-            lease_owner=runner,
-            lease_until=now + timedelta(seconds=lease_seconds),
-            attempts=JobItem.attempts + 1,
-        )
-        .returning(JobItem.seq, JobItem.input, JobItem.attempts)
+        _CLAIM,
+        {
+            "of_job": job_id,
+            "at": now,
+            "job_concurrency": job.concurrency,
+            "wanted": want,
+            "by": runner,
+            "held_until": now + timedelta(seconds=lease_seconds),
+        },
     )
     claimed = [Claimed(seq, data, attempts) for seq, data, attempts in rows]
-    if job.status == JobStatus.QUEUED:
-        job.status = JobStatus.RUNNING.value
-        job.started_at = now
+    if claimed and job.status == JobStatus.QUEUED:
+        await session.execute(
+            update(JOBS)
+            .where(JOBS.c.id == job_id)
+            .values(status=JobStatus.RUNNING.value, started_at=now)
+        )
     return sorted(claimed, key=lambda item: item.seq)
 
 
@@ -131,6 +177,55 @@ async def succeed(
     values = {"status": ItemStatus.SUCCEEDED.value, "result": result, "error": None}
     if not await _update_held(session, job_id, seq, runner, {**values, "finished_at": now}):
         raise LeaseLost
+
+
+_HELD = (
+    select(ITEMS.c.seq)
+    .where(
+        ITEMS.c.job_id == bindparam("of_job"),
+        ITEMS.c.seq.in_(bindparam("seqs", expanding=True)),
+        ITEMS.c.status == RUNNING,
+        ITEMS.c.lease_owner == bindparam("by"),
+    )
+    .with_for_update()  # held until the commit: no runner takes them over meanwhile
+)
+_SUCCEED = (
+    update(ITEMS)
+    .where(ITEMS.c.job_id == bindparam("held_job"), ITEMS.c.seq == bindparam("held_seq"))
+    .values(
+        status=ItemStatus.SUCCEEDED.value,
+        result=bindparam("held_result", type_=ITEMS.c.result.type),
+        error=None,
+        finished_at=bindparam("held_at"),
+        lease_owner=None,
+        lease_until=None,
+    )
+)
+
+
+async def succeed_many(
+    session: AsyncSession,
+    *,
+    job_id: uuid.UUID,
+    runner: str,
+    results: dict[int, dict[str, Any]],
+    now: datetime,
+) -> set[int]:
+    """Record the results of several items of a job (by seq), each once: the seqs written, the
+    others' leases were lost. Two statements whatever their number, where `succeed` is one
+    per item: for items that save no post, which need no savepoint of their own."""
+    held = set(
+        await session.scalars(_HELD, {"of_job": job_id, "seqs": list(results), "by": runner})
+    )
+    if held:
+        await session.execute(
+            _SUCCEED,  # one executemany
+            [
+                {"held_job": job_id, "held_seq": seq, "held_result": results[seq], "held_at": now}
+                for seq in held
+            ],
+        )
+    return held
 
 
 async def fail(

@@ -96,7 +96,7 @@ class Work:
             text = item.text
         gen = self.generation
         analysis = await analysis_service.analyze(
-            gen.analysis, gen.content_cache, text=text, language=item.language
+            gen.analysis, gen.content_cache, text=text, language=item.language, keep=False
         )
         # As it is: the database's JSON serializer (orjson) writes it without parsing it.
         result["analysis"] = orjson.Fragment(analysis.body)
