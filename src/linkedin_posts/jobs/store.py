@@ -17,13 +17,13 @@ from sqlalchemy import (
     ColumnElement,
     Integer,
     Table,
-    and_,
     bindparam,
     case,
     func,
     insert,
     or_,
     select,
+    union_all,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -61,14 +61,6 @@ _LOCK_JOB = (
     .where(JOBS.c.id == bindparam("of_job"))
     .with_for_update()
 )
-_CLAIMABLE = or_(
-    and_(
-        ITEMS.c.status == QUEUED,
-        or_(ITEMS.c.not_before.is_(None), ITEMS.c.not_before <= bindparam("at")),
-    ),
-    # Its runner died (or stalled past the lease): take it over.
-    and_(ITEMS.c.status == RUNNING, ITEMS.c.lease_until < bindparam("at")),
-)
 _LIVE = (
     select(func.count())
     .select_from(ITEMS)
@@ -83,19 +75,40 @@ _FREE: ColumnElement[int] = bindparam("job_concurrency", type_=Integer) - _LIVE
 _WANT = bindparam("wanted", type_=Integer)
 # Never a negative LIMIT (SQLite would read it as none).
 _ROOM = case((_FREE <= 0, 0), (_WANT > _FREE, _FREE), else_=_WANT)
-_CLAIM = (
-    update(ITEMS)
-    # Claimable checked again here: a row changed meanwhile (a cancel) is checked anew.
+# The next claimable items in order: queued ones, and running ones whose lease lapsed (their
+# runner died or stalled), each read in order from ix_job_items_job_id_status_seq and only as
+# far as the claim needs. (As one OR, PostgreSQL read every item of the job for each claim:
+# 3 ms of its CPU per claim at 6,000 items.)
+_QUEUED = (
+    select(ITEMS.c.seq)
     .where(
         ITEMS.c.job_id == bindparam("of_job"),
-        _CLAIMABLE,
-        ITEMS.c.seq.in_(
-            select(ITEMS.c.seq)
-            .where(ITEMS.c.job_id == bindparam("of_job"), _CLAIMABLE)
-            .order_by(ITEMS.c.seq)
-            .limit(_ROOM)
-            .scalar_subquery()
-        ),
+        ITEMS.c.status == QUEUED,
+        or_(ITEMS.c.not_before.is_(None), ITEMS.c.not_before <= bindparam("at")),
+    )
+    .order_by(ITEMS.c.seq)
+    .limit(_ROOM)
+    .subquery()
+)
+_LAPSED = (
+    select(ITEMS.c.seq)
+    .where(
+        ITEMS.c.job_id == bindparam("of_job"),
+        ITEMS.c.status == RUNNING,
+        ITEMS.c.lease_until < bindparam("at"),
+    )
+    .order_by(ITEMS.c.seq)
+    .limit(_ROOM)
+    .subquery()
+)
+_NEXT = union_all(select(_QUEUED.c.seq), select(_LAPSED.c.seq)).subquery()
+# No other writer changes these rows meanwhile: a cancel updates the job's row first, so it
+# waits for the claim's lock (or the claim for the cancel's, and then sees it).
+_CLAIM = (
+    update(ITEMS)
+    .where(
+        ITEMS.c.job_id == bindparam("of_job"),
+        ITEMS.c.seq.in_(select(_NEXT.c.seq).order_by(_NEXT.c.seq).limit(_ROOM).scalar_subquery()),
     )
     .values(
         status=RUNNING,
