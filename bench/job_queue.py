@@ -35,11 +35,9 @@ import seed
 import servers
 from run import server_env
 
-from jobs import start_worker, submit, wait_job, wait_worker
+from jobs import DEFAULT_REDIS_URL, DEFAULT_SERVER_URL, start_worker, submit, wait_job, wait_worker
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_SERVER_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
-DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 RECEIVE_TIMEOUT_S = 120
 
 

@@ -5,10 +5,9 @@ they run, the queue told them.
 The API is an app in the test process without a runner of its own (LP_JOBS_ENABLED=false).
 """
 
-import subprocess
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,12 +18,12 @@ from linkedin_posts.observability.metrics import JOB_ANNOUNCEMENTS
 from tests.conftest import REDIS_URL, make_settings, multi_process_settings, open_account, serving
 from tests.generation.fake_openai import FakeOpenAI
 from tests.jobs.helpers import finished, items_of, submit
-from tests.jobs.test_worker import database_url, stop
-from tests.test_cli import CLI, cli_env, free_port
+from tests.jobs.test_worker import database_url, provider, start_worker, stop
+from tests.test_cli import free_port
 
 pytestmark = pytest.mark.skipif(not REDIS_URL, reason="needs LP_TEST_REDIS_URL")
 
-__all__ = ["database_url"]  # a fixture, used by name
+__all__ = ["database_url", "provider"]  # fixtures, used by name
 ITEMS = 16
 
 
@@ -38,52 +37,29 @@ def stream() -> Iterator[str]:
 
 
 @pytest.fixture
-def provider() -> Iterator[FakeOpenAI]:
-    with FakeOpenAI(delay=0.2, vary=True).running() as fake:
-        yield fake
-
-
-@pytest.fixture
-async def workers(
+def workers(
     database_url: str, provider: FakeOpenAI, stream: str, tmp_path: Path
-) -> AsyncIterator[list[Path]]:
+) -> Iterator[list[Path]]:
     """Two workers following `stream`, ready; yields their logs."""
-    assert REDIS_URL
     logs = [tmp_path / f"worker{n}.log" for n in range(2)]
-    env = cli_env(
-        database_url,
-        LP_REDIS_URL=REDIS_URL,
-        LP_JOBS_QUEUE_STREAM=stream,
-        LP_JOBS_RESCAN_SECONDS="600",
-        LP_AI_PROVIDER="openai",
-        LP_AI_BASE_URL=f"{provider.url}/v1",
-        LP_AI_API_KEY="sk-test",
-        LP_AI_MODEL="test-model",
-        LP_AUTO_MIGRATE="false",
-        PROMETHEUS_MULTIPROC_DIR=None,
-    )
     processes = []
     try:
         for log in logs:
-            processes.append(start(env, log))
+            processes.append(
+                start_worker(
+                    database_url,
+                    provider,
+                    log,
+                    LP_JOBS_QUEUE_STREAM=stream,
+                    LP_JOBS_RESCAN_SECONDS="600",
+                )
+            )
         for log in logs:
             wait_for_line(log, "running jobs from the queue")
         yield logs
     finally:
         for process in processes:
             stop(process, 15)
-
-
-def start(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with log.open("wb") as out:
-        return subprocess.Popen(
-            [*CLI, "worker"],
-            env=env,
-            cwd=log.parent,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
 
 
 def wait_for_line(log: Path, text: str, seconds: float = 60) -> None:

@@ -48,7 +48,9 @@ def provider() -> Iterator[FakeOpenAI]:
         yield fake
 
 
-def start_worker(database_url: str, provider: FakeOpenAI, log: Path) -> subprocess.Popen[bytes]:
+def start_worker(
+    database_url: str, provider: FakeOpenAI, log: Path, **settings: str
+) -> subprocess.Popen[bytes]:
     env = cli_env(
         database_url,
         LP_REDIS_URL=REDIS_URL,
@@ -60,6 +62,7 @@ def start_worker(database_url: str, provider: FakeOpenAI, log: Path) -> subproce
         LP_JOBS_POLL_SECONDS="0.2",
         LP_AUTO_MIGRATE="false",
         PROMETHEUS_MULTIPROC_DIR=None,
+        **settings,
     )
     with log.open("ab") as out:
         return subprocess.Popen(
