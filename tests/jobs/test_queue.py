@@ -6,12 +6,10 @@ The API is an app in the test process without a runner of its own (LP_JOBS_ENABL
 """
 
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import redis
 
 from linkedin_posts.main import create_app
 from linkedin_posts.observability.metrics import JOB_ANNOUNCEMENTS
@@ -25,15 +23,6 @@ pytestmark = pytest.mark.skipif(not REDIS_URL, reason="needs LP_TEST_REDIS_URL")
 
 __all__ = ["database_url", "provider"]  # fixtures, used by name
 ITEMS = 16
-
-
-@pytest.fixture
-def stream() -> Iterator[str]:
-    """A stream of this test's own, so no other test's workers take its announcements."""
-    name = f"lp:jobs:test:{uuid.uuid4().hex}"
-    yield name
-    assert REDIS_URL
-    redis.Redis.from_url(REDIS_URL).delete(name)
 
 
 @pytest.fixture

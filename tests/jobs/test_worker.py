@@ -22,7 +22,7 @@ from tests.conftest import (
     REDIS_URL,
     Account,
     fresh_database,
-    make_settings,
+    multi_process_settings,
     open_account,
     serving,
 )
@@ -82,11 +82,14 @@ def stop(process: subprocess.Popen[bytes], signum: int) -> None:
 
 
 async def test_a_killed_worker_is_taken_over_and_nothing_is_written_twice(
-    database_url: str, provider: FakeOpenAI, tmp_path: Path
+    database_url: str, provider: FakeOpenAI, stream: str, tmp_path: Path
 ) -> None:
     log = tmp_path / "workers.log"
-    api = create_app(make_settings(database_url, jobs_enabled=False, ratelimit_ai="1000/minute"))
-    first = start_worker(database_url, provider, log)
+    # With Redis, the scale-out shape: the submit reaches the workers through the job queue.
+    api = create_app(
+        multi_process_settings(database_url, ratelimit_ai="1000/minute", jobs_queue_stream=stream)
+    )
+    first = start_worker(database_url, provider, log, LP_JOBS_QUEUE_STREAM=stream)
     second: subprocess.Popen[bytes] | None = None
     try:
         async with serving(api) as client:
@@ -100,7 +103,7 @@ async def test_a_killed_worker_is_taken_over_and_nothing_is_written_twice(
             await progressed(client, account, job["id"], 4)
             await holding(client, account, job["id"])
             stop(first, signal.SIGKILL)  # mid-job: items in hand (mid-call), leases held
-            second = start_worker(database_url, provider, log)
+            second = start_worker(database_url, provider, log, LP_JOBS_QUEUE_STREAM=stream)
 
             final = await finished(client, account, job["id"], seconds=60)
             items = await items_of(client, account, job["id"])
