@@ -89,12 +89,7 @@ class _Done:
 
 class Runner:
     def __init__(
-        self,
-        settings: Settings,
-        *,
-        reads: Sessions,
-        writes: Sessions,
-        work: Work,
+        self, settings: Settings, *, reads: Sessions, writes: Sessions, work: Work
     ) -> None:
         self.settings = settings
         self.reads = reads
