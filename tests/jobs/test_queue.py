@@ -5,6 +5,7 @@ they run, the queue told them.
 The API is an app in the test process without a runner of its own (LP_JOBS_ENABLED=false).
 """
 
+import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +18,7 @@ from tests.conftest import REDIS_URL, make_settings, multi_process_settings, ope
 from tests.generation.fake_openai import FakeOpenAI
 from tests.jobs.helpers import finished, items_of, submit
 from tests.jobs.test_worker import database_url, provider, start_worker, stop
+from tests.observability.test_health import redis_server
 from tests.test_cli import free_port
 
 pytestmark = pytest.mark.skipif(not REDIS_URL, reason="needs LP_TEST_REDIS_URL")
@@ -97,3 +99,44 @@ async def test_a_submit_with_redis_gone_keeps_the_job_and_counts_the_lost_announ
     assert listed.status_code == 200
     assert listed.json()["status"] == "queued"  # in the database, for a worker's next look
     assert failed._value.get() == before + 1
+
+
+@pytest.mark.skipif(shutil.which("redis-server") is None, reason="needs the redis-server binary")
+async def test_a_worker_listens_again_when_redis_comes_back(
+    database_url: str, provider: FakeOpenAI, stream: str, tmp_path: Path
+) -> None:
+    port = free_port()
+    private = f"redis://127.0.0.1:{port}/0"
+    log = tmp_path / "worker.log"
+    settings = make_settings(
+        database_url,
+        redis_url=private,
+        jobs_queue_stream=stream,
+        ratelimit_auth="100000/minute",
+    )
+    async with redis_server(port, tmp_path):
+        worker = start_worker(
+            database_url,
+            provider,
+            log,
+            LP_REDIS_URL=private,
+            LP_JOBS_QUEUE_STREAM=stream,
+            LP_JOBS_RESCAN_SECONDS="600",
+        )
+        try:
+            wait_for_line(log, "running jobs from the queue")
+        except BaseException:
+            stop(worker, 9)
+            raise
+    try:
+        wait_for_line(log, "the queue failed")  # Redis is gone: the listener says so
+        async with redis_server(port, tmp_path), serving(create_app(settings)) as client:
+            account = await open_account(client)
+            job = await submit(client, account, {"kind": "analyze", "items": [{"text": "Hi"}]})
+            final = await finished(client, account, job.json()["id"], seconds=30)
+    finally:
+        stop(worker, 15)
+
+    assert final["status"] == "succeeded"
+    # The worker would not look in the database for ten minutes: the queue brought the job.
+    assert f"job {job.json()['id']} announced" in log.read_text()

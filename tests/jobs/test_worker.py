@@ -49,21 +49,20 @@ def provider() -> Iterator[FakeOpenAI]:
 
 
 def start_worker(
-    database_url: str, provider: FakeOpenAI, log: Path, **settings: str
+    database_url: str, provider: FakeOpenAI, log: Path, **settings: str | None
 ) -> subprocess.Popen[bytes]:
-    env = cli_env(
-        database_url,
-        LP_REDIS_URL=REDIS_URL,
-        LP_AI_PROVIDER="openai",
-        LP_AI_BASE_URL=f"{provider.url}/v1",
-        LP_AI_API_KEY="sk-test",
-        LP_AI_MODEL="test-model",
-        LP_JOBS_LEASE_SECONDS=str(LEASE_SECONDS),
-        LP_JOBS_POLL_SECONDS="0.2",
-        LP_AUTO_MIGRATE="false",
-        PROMETHEUS_MULTIPROC_DIR=None,
-        **settings,
-    )
+    defaults: dict[str, str | None] = {
+        "LP_REDIS_URL": REDIS_URL,
+        "LP_AI_PROVIDER": "openai",
+        "LP_AI_BASE_URL": f"{provider.url}/v1",
+        "LP_AI_API_KEY": "sk-test",
+        "LP_AI_MODEL": "test-model",
+        "LP_JOBS_LEASE_SECONDS": str(LEASE_SECONDS),
+        "LP_JOBS_POLL_SECONDS": "0.2",
+        "LP_AUTO_MIGRATE": "false",
+        "PROMETHEUS_MULTIPROC_DIR": None,
+    }
+    env = cli_env(database_url, **(defaults | settings))
     with log.open("ab") as out:
         return subprocess.Popen(
             [*CLI, "worker"],
