@@ -73,16 +73,6 @@ class ContentCache:
         results in its own rows.
         """
         key = keys.content(kind, *parts)
-        if not keep:
-            if self.tiered is not None:
-                value = self.tiered.memory.get(key)
-                if value is not MISSING:
-                    return value
-            if self.disk is not None:
-                stored = self.disk.get(key)
-                if stored is not None:
-                    return codec.loads(stored)
-            return await compute()
 
         async def load() -> Any:
             if self.disk is not None:
@@ -90,12 +80,15 @@ class ContentCache:
                 if stored is not None:
                     return codec.loads(stored)
             result = await compute()
-            if self.disk is not None:
+            if self.disk is not None and keep:
                 self.disk.set(key, codec.dumps(result))
             return result
 
         if self.tiered is None:
             return await load()
+        if not keep:
+            value = self.tiered.memory.get(key)
+            return await load() if value is MISSING else value
         value, _ = await self.tiered.get_or_load(key, load, codec)
         return value
 
