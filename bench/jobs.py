@@ -18,8 +18,9 @@ On a throwaway PostgreSQL database (an administrator and its API key) with Redis
    tests/generation/fake_openai.py answering after --delay (0.3 s), `LP_AI_MAX_CONCURRENCY` 2 x
    --cap so each worker may give jobs --cap calls; one job of --generate-items briefs at
    concurrency --cap (the cap on calls across all workers): items/s against the ideal
-   --cap / --delay. Twice: on the fresh workers (each starts at 4 provider calls and doubles
-   them every round, AIMD's slow start), then a second job on the same workers.
+   --cap / --delay. Twice: on the fresh workers (each starts at half its share of provider
+   calls and doubles them every round, AIMD's slow start), then a second job on the same
+   workers.
 
 Prints a markdown table and writes the raw results to bench/results/<UTC time>-jobs.json.
 Loopback only; every step is bounded in time; servers are stopped and the database dropped
