@@ -289,7 +289,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             wait_worker(worker)
         ideal = args.cap / args.delay
         # Twice on the same workers: fresh workers probe the provider first (AIMD slow start
-        # from 4 calls each); a worker that has run a job starts at the pace it reached.
+        # from half their share); a worker that has run a job starts at the pace it reached.
         for run_name in ("generate_job_fresh_workers", "generate_job"):
             briefs = [
                 {"topic": f"Release notes {fresh} {run_name} {n}", "temperature": 0.7}
