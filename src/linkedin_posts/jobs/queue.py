@@ -55,6 +55,7 @@ class JobQueue:
         self._broker: RedisStreamBroker | None = None
         self._task: AsyncTaskiqDecoratedTask[[str], Coroutine[Any, Any, None]] | None = None
         self._follow: Follow | None = None
+        self._listening: asyncio.Task[None] | None = None
         self._started = False
 
     @property
@@ -123,13 +124,23 @@ class JobQueue:
         JOB_ANNOUNCEMENTS.labels("sent").inc()
         return True
 
-    async def listen(self, follow: Follow, max_jobs: int) -> None:
+    def start_listening(self, follow: Follow, max_jobs: int) -> None:
         """Run `follow(job_id)` for each announcement, up to `max_jobs` at once, until
-        cancelled; an announcement is acknowledged when its `follow` returns."""
+        stop_listening; an announcement is acknowledged when its `follow` returns."""
+        self._follow = follow
+        self._listening = asyncio.create_task(self._listen(max_jobs))
+
+    async def stop_listening(self) -> None:
+        """Stop reading; what this worker was following stays unacknowledged for another."""
+        task, self._listening = self._listening, None
+        if task is not None:
+            task.cancel()
+            await asyncio.wait([task])
+
+    async def _listen(self, max_jobs: int) -> None:
         from taskiq.acks import AcknowledgeType
         from taskiq.receiver import Receiver
 
-        self._follow = follow
         receiver = Receiver(
             self.broker,
             max_async_tasks=max_jobs,
@@ -142,8 +153,14 @@ class JobQueue:
                 self._started = True
                 await receiver.listen(asyncio.Event())
             except Exception as exc:
-                # Redis failed (or went away): taskiq's task group raises it in a group.
-                logger.warning("jobs: the queue failed (%s), listening again", type(exc).__name__)
+                if self._listening is not None:
+                    # Redis failed (or went away): taskiq's task group raises it in a group.
+                    failure = type(exc).__name__
+                    logger.warning("jobs: the queue failed (%s), listening again", failure)
+            if self._listening is None:
+                # Stopped. When Redis failed at the same moment, taskiq's task group raised the
+                # failure and dropped the cancellation: the stop is known only by this.
+                return
             await asyncio.sleep(RELISTEN_SECONDS)
 
     async def close(self) -> None:

@@ -29,17 +29,15 @@ async def run_worker(settings: Settings) -> None:
     async with app.router.lifespan_context(app):
         runner = app.state.job_runner
         queue = open_job_queue(settings, consumer=runner.name, listens=True)
-        listening = None
         if queue is not None:
             runner.queue = queue
-            listening = asyncio.create_task(queue.listen(runner.follow, SCAN_LIMIT))
+            queue.start_listening(runner.follow, SCAN_LIMIT)
         logger.warning("worker %s: running jobs%s", runner.name, " from the queue" if queue else "")
         await stopping.wait()
         logger.warning("worker %s: stopping", runner.name)
-        if listening is not None:
+        if queue is not None:
             # Unacknowledged, what it was following goes to another worker; the runner's stop
             # (the lifespan's end) hands back its items and announces their jobs again.
-            listening.cancel()
-            await asyncio.wait([listening])
+            await queue.stop_listening()
     if queue is not None:
         await queue.close()
