@@ -11,7 +11,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 WORKERS ?= 1
 
-.PHONY: run test lint typecheck unit schemathesis bench clean install promtool bytecode
+.PHONY: run test lint typecheck unit scaleout-test schemathesis bench clean install promtool nginx bytecode
 
 run: $(VENV)/.synced bytecode
 	mkdir -p var
@@ -31,8 +31,19 @@ typecheck: $(VENV)/.synced
 # Two test processes (pytest-xdist): each has its own databases; TEST_WORKERS=0 runs in one.
 TEST_WORKERS ?= 2
 
-unit: $(VENV)/.synced promtool bytecode
+unit: $(VENV)/.synced promtool nginx bytecode
 	$(BIN)/pytest -n $(TEST_WORKERS) --cov --cov-report=term --cov-fail-under=90 --durations=30 $(PYTEST_ARGS)
+
+# The scale-out shape on this machine (tests/scaleout; `make test` runs it too): two API
+# processes and a job worker behind nginx, on this machine's PostgreSQL and Redis (the
+# LP_TEST_* URLs, else the defaults of ARCHITECTURE.md). As in CI, a service that does not
+# answer fails the run rather than skipping it.
+TEST_DATABASE_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/postgres
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
+scaleout-test: $(VENV)/.synced nginx bytecode
+	CI=true LP_TEST_DATABASE_URL="$${LP_TEST_DATABASE_URL:-$(TEST_DATABASE_URL)}" \
+		LP_TEST_REDIS_URL="$${LP_TEST_REDIS_URL:-$(TEST_REDIS_URL)}" \
+		$(BIN)/pytest tests/scaleout $(PYTEST_ARGS)
 
 bench: $(RUNTIME_VENV)/.synced bytecode
 	command -v wrk >/dev/null 2>&1 || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y wrk; }
@@ -45,6 +56,19 @@ bytecode:
 # promtool checks deploy/prometheus in the tests; it comes with Debian's `prometheus` package.
 promtool:
 	command -v promtool >/dev/null 2>&1 || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus; }
+
+# nginx checks deploy/nginx.conf in the tests (`nginx -t`); Debian's package. Installing it must
+# not start Debian's own nginx on port 80: a policy-rc.d that refuses service starts is put in
+# place for the install when the machine has none (Docker-built machines do), and a server
+# started all the same is stopped.
+nginx:
+	{ command -v nginx || [ -x /usr/sbin/nginx ]; } >/dev/null 2>&1 || { \
+		made=; if [ ! -e /usr/sbin/policy-rc.d ]; then \
+			printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d && made=1; fi; \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nginx; \
+		status=$$?; if [ -n "$$made" ]; then rm -f /usr/sbin/policy-rc.d; fi; \
+		if [ -s /run/nginx.pid ]; then /usr/sbin/nginx -s quit; fi; \
+		exit $$status; }
 
 $(UV):
 	$(PYTHON) -m venv .uv

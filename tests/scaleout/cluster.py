@@ -9,6 +9,7 @@ what a deployment runs. No pytest here: the benchmark imports it too.
 import os
 import re
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -26,6 +27,8 @@ CLI = (
     if _SCRIPT.exists()
     else [sys.executable, "-c", "import sys; from linkedin_posts.cli import main; sys.exit(main())"]
 )
+# Debian puts nginx in /usr/sbin, which not every user's PATH holds.
+NGINX = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/usr/local/sbin")
 UPSTREAM_SERVER = re.compile(r"^(\s*)server api-\d+:8000(.*);$", re.MULTILINE)
 LISTEN = re.compile(r"^(\s*)listen 8080;$", re.MULTILINE)
 
@@ -217,7 +220,8 @@ class Cluster:
 
     def _nginx_command(self, *args: str) -> list[str]:
         conf = self.workdir / "nginx.conf"
-        return ["nginx", "-p", str(self.workdir), "-c", str(conf), "-e", "stderr", *args]
+        assert NGINX, "nginx is not installed (`make nginx`)"
+        return [NGINX, "-p", str(self.workdir), "-c", str(conf), "-e", "stderr", *args]
 
     def _write_nginx_conf(self) -> None:
         upstreams = [(instance.port, instance.down) for instance in self.api]

@@ -8,7 +8,6 @@ instance that answers.
 import asyncio
 import os
 import secrets
-import shutil
 import signal
 import uuid
 from collections import Counter
@@ -23,7 +22,7 @@ from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from tests.conftest import IN_CI, PG_URL, REDIS_URL, Account, open_account
-from tests.scaleout.cluster import Cluster, Instance
+from tests.scaleout.cluster import NGINX, Cluster, Instance
 
 # The `ai` class is the one these tests exhaust; the others stay far above the load they send.
 AI_LIMIT = 12
@@ -36,7 +35,7 @@ if not IN_CI:
             not (PG_URL and REDIS_URL),
             reason="the scale-out shape needs LP_TEST_DATABASE_URL and LP_TEST_REDIS_URL",
         ),
-        pytest.mark.skipif(shutil.which("nginx") is None, reason="needs nginx (make nginx)"),
+        pytest.mark.skipif(NGINX is None, reason="needs nginx (make nginx)"),
     ]
 
 
@@ -54,7 +53,7 @@ async def _run_sql(statement: str) -> None:
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     assert PG_URL, "CI=true needs LP_TEST_DATABASE_URL"
     assert REDIS_URL, "CI=true needs LP_TEST_REDIS_URL"
-    assert shutil.which("nginx"), "nginx is missing: `make nginx` installs it"
+    assert NGINX, "nginx is missing: `make nginx` installs it"
     name = f"lp_scaleout_{os.getpid()}_{uuid.uuid4().hex[:8]}"
     asyncio.run(_run_sql(f'CREATE DATABASE "{name}"'))
     database_url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
