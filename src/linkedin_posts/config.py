@@ -7,12 +7,17 @@ from typing import Annotated, Literal
 import limits
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy import make_url
+from sqlalchemy.exc import ArgumentError
 
 from linkedin_posts.analysis.codes import LANGUAGE_CODES
 
 # Shipped so `make run` works out of the box; production refuses it (see check_secret_key).
 DEFAULT_SECRET_KEY = "dev-insecure-secret-key-change-me-0123456789"  # noqa: S105
 MIN_SECRET_KEY_BYTES = 32
+_READ_URL_SHAPE = (
+    "LP_DATABASE_READ_URL must be a PostgreSQL URL: postgresql+asyncpg://user:password@host/db"
+)
 
 
 class InsecureSecretKeyError(ValueError):
@@ -51,6 +56,20 @@ class Settings(BaseSettings):
     # PostgreSQL only: the asyncpg pool of the hot reads (credentials, one post). A read holds a
     # connection for one statement, a fraction of a millisecond, so a few serve thousands a second.
     db_read_pool_size: int = Field(default=10, ge=1)
+    # A PostgreSQL streaming replica of LP_DATABASE_URL for the reads that tolerate its lag
+    # (replica.py): an account's posts, unless it wrote them within the window below. The
+    # replica gets pools of its own, sized as the primary's (db_pool_size, db_read_pool_size).
+    database_read_url: str | None = Field(
+        default=None,
+        description="PostgreSQL streaming replica for lag-tolerant reads; unset: all on primary.",
+    )
+    database_read_after_write_seconds: float = Field(
+        default=5.0,
+        ge=1.0,
+        le=300.0,
+        description="After an account writes its posts, its reads stay on the primary this long; "
+        "the replica is also skipped while it may be further behind than this.",
+    )
     db_echo: bool = False
     sqlite_busy_timeout_ms: int = Field(default=5000, ge=0)
 
@@ -331,6 +350,29 @@ class Settings(BaseSettings):
                 raise ValueError(f"{code!r} is not an ISO 639-1 code lingua knows")
         return list(dict.fromkeys(value))
 
+    @field_validator("database_read_url", mode="before")
+    @classmethod
+    def unset_when_empty(cls, value: object) -> object:
+        # LP_DATABASE_READ_URL= in a compose file or .env means "no replica".
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
+    @field_validator("database_read_url")
+    @classmethod
+    def check_read_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        # Never echo the URL: it may hold a password.
+        try:
+            url = make_url(value)
+        except ArgumentError:
+            raise ValueError(_READ_URL_SHAPE) from None
+        # A bare postgresql:// is taken as meant: the replica is read with asyncpg too.
+        if url.drivername not in ("postgresql", "postgresql+asyncpg"):
+            raise ValueError(_READ_URL_SHAPE)
+        return url.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
+
     @field_validator("trusted_hosts", "cors_origins", mode="before")
     @classmethod
     def split_list(cls, value: object) -> object:
@@ -344,6 +386,24 @@ class Settings(BaseSettings):
             # Browsers refuse credentials with a wildcard; echoing any origin instead would hand
             # every site the user's session.
             raise ValueError("LP_CORS_ORIGINS must list origins when LP_CORS_ALLOW_CREDENTIALS")
+        return self
+
+    @model_validator(mode="after")
+    def check_read_replica(self) -> "Settings":
+        if self.database_read_url is None:
+            return self
+        if not self.database_url.startswith("postgresql"):
+            raise ValueError(
+                "LP_DATABASE_READ_URL needs LP_DATABASE_URL on PostgreSQL: it names a streaming "
+                "replica of that database"
+            )
+        if not self.redis_url:
+            # Read-your-writes: whichever process gets an account's next request must know
+            # that the account just wrote, and only Redis is shared by every process.
+            raise ValueError(
+                "LP_DATABASE_READ_URL needs LP_REDIS_URL: every process must see which accounts "
+                "wrote recently, to read their posts from the primary"
+            )
         return self
 
     @model_validator(mode="after")

@@ -18,6 +18,7 @@ from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from linkedin_posts.cache import run_invalidations
+from linkedin_posts.cache.recent_writes import RecentWrites
 from linkedin_posts.cache.tiered import TieredCache
 from linkedin_posts.config import Settings
 
@@ -40,13 +41,19 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-def create_engine(settings: Settings) -> AsyncEngine:
-    """Create the engine for the configured database with its pool settings."""
+def create_engine(
+    settings: Settings, *, url: str | None = None, timeout: float | None = None
+) -> AsyncEngine:
+    """Create the engine for the configured database with its pool settings.
+
+    `url` names another PostgreSQL server (the read replica) with the same pool settings;
+    `timeout` then bounds both the wait for a pooled connection and a new connection's setup.
+    """
     options: dict[str, Any] = {
         "echo": settings.db_echo,
         "pool_size": settings.db_pool_size,
         "max_overflow": settings.db_pool_max_overflow,
-        "pool_timeout": settings.db_pool_timeout,
+        "pool_timeout": settings.db_pool_timeout if timeout is None else timeout,
         "pool_recycle": settings.db_pool_recycle,
         # JSON columns (tags, job items) through orjson rather than the standard json module:
         # a job item's result, an analysis of a few KB, is written without being parsed again
@@ -58,10 +65,13 @@ def create_engine(settings: Settings) -> AsyncEngine:
         engine = create_async_engine(settings.database_url, **options)
         _configure_sqlite(engine, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
         return engine
+    connect_args: dict[str, Any] = {"server_settings": {"application_name": APPLICATION_NAME}}
+    if timeout is not None:
+        connect_args["timeout"] = timeout
     engine = create_async_engine(
-        settings.database_url,
+        url or settings.database_url,
         pool_pre_ping=settings.db_pool_pre_ping,
-        connect_args={"server_settings": {"application_name": APPLICATION_NAME}},
+        connect_args=connect_args,
         **options,
     )
     _skip_closed_connections(engine)
@@ -118,12 +128,16 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 @asynccontextmanager
 async def write_transaction(
-    factory: async_sessionmaker[AsyncSession], settings: Settings, cache: TieredCache | None
+    factory: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    cache: TieredCache | None,
+    recent_writes: RecentWrites | None = None,
 ) -> AsyncIterator[AsyncSession]:
     """A session that commits when the block ends and rolls back when it raises.
 
     For a handler that writes after slow work (a provider call): opened only then, so neither
-    a pooled connection nor SQLite's write lock is held while it waits.
+    a pooled connection nor SQLite's write lock is held while it waits. With a read replica,
+    `recent_writes` marks the owners whose posts it changed (cache/recent_writes.py).
     """
     async with factory() as session:
         if settings.is_sqlite:
@@ -137,8 +151,8 @@ async def write_transaction(
             raise
         await session.commit()
         # After the commit, before the response: a read that follows the answer finds no
-        # cached copy of what this request changed, in any process.
-        await run_invalidations(session, cache)
+        # cached copy of what this request changed, in any process, nor a replica behind it.
+        await run_invalidations(session, cache, recent_writes)
 
 
 def read_sessions(request: Request) -> Callable[[], AbstractAsyncContextManager[AsyncSession]]:
@@ -152,7 +166,10 @@ def write_sessions(request: Request) -> Callable[[], AbstractAsyncContextManager
 
     def open_transaction() -> AbstractAsyncContextManager[AsyncSession]:
         return write_transaction(
-            state.session_factory, state.settings, getattr(state, "cache", None)
+            state.session_factory,
+            state.settings,
+            getattr(state, "cache", None),
+            getattr(state, "recent_writes", None),
         )
 
     return open_transaction

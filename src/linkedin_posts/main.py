@@ -49,6 +49,7 @@ from linkedin_posts.ratelimit import open_rate_limits
 from linkedin_posts.ratelimit.headers import RateLimitHeadersMiddleware
 from linkedin_posts.reader import open_reader
 from linkedin_posts.redis_client import create_redis
+from linkedin_posts.replica import open_replicated_reader, primary_only
 
 logger = logging.getLogger(__name__)
 
@@ -113,7 +114,8 @@ def open_runner(app: FastAPI, settings: Settings, writes: Sessions) -> Runner:
     """The embedded job runner: this process runs bulk jobs too (docs/jobs.md)."""
     state = app.state
     reads = sessions_of(state.session_factory, settings)
-    work = Work(state.generation, state.reader, state.cache, reads, writes)
+    # The primary's: an item's result is written from what the item reads (replica.py).
+    work = Work(state.generation, primary_only(state.reader), state.cache, reads, writes)
     return Runner(settings, reads=reads, writes=writes, work=work)
 
 
@@ -126,8 +128,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = create_engine(settings)
         app.state.engine = engine
         app.state.session_factory = create_session_factory(engine)
-        app.state.reader = open_reader(settings, engine)
         app.state.redis = create_redis(settings)
+        # With LP_DATABASE_READ_URL, the primary's reader comes with the replica (replica.py).
+        replicated = open_replicated_reader(settings, app.state.redis)
+        app.state.reader = replicated or open_reader(settings, engine)
+        app.state.replica = replica = None if replicated is None else replicated.replica
+        app.state.recent_writes = recent_writes = None if replica is None else replica.recent_writes
         app.state.cache = cache = open_cache(settings, app.state.redis)
         app.state.verified_tokens = VerifiedTokens(
             settings, max_entries=settings.cache_token_entries if cache is not None else 0
@@ -139,7 +145,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         factory = app.state.session_factory
 
         def writes() -> AbstractAsyncContextManager[AsyncSession]:
-            return write_transaction(factory, settings, cache)
+            return write_transaction(factory, settings, cache, recent_writes)
 
         app.state.generation = generation = open_generation(
             settings, analysis, content_cache, writes
@@ -162,6 +168,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.rate_limiter, app.state.login_lockout = open_rate_limits(
             settings, app.state.redis
         )
+        if replica is not None:
+            # Reads go to the primary until the first probe has found the replica fresh.
+            await replica.start()
         app.state.started_at = time.time()
         if settings.metrics_enabled:
             metrics.instrument_pool(engine)
@@ -189,9 +198,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await generation.aclose()
             content_cache.close()
             analysis.close()
+            # Before Redis: the replica's reader stops the task that sends its marks there.
+            await app.state.reader.close()
             if app.state.redis is not None:
                 await app.state.redis.aclose()
-            await app.state.reader.close()
             await engine.dispose()
             metrics.process_stopped()
 

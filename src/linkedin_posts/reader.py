@@ -62,15 +62,23 @@ class EngineReader:
 
 
 class AsyncpgReader:
-    """Reads with asyncpg from a pool of its own, next to SQLAlchemy's."""
+    """Reads with asyncpg from a pool of its own, next to SQLAlchemy's.
 
-    def __init__(self, settings: Settings) -> None:
+    `url` names another server (the read replica) than LP_DATABASE_URL, read with the same pool
+    settings; `timeout` then replaces LP_DB_POOL_TIMEOUT.
+    """
+
+    def __init__(
+        self, settings: Settings, *, url: str | None = None, timeout: float | None = None
+    ) -> None:
         import asyncpg  # type: ignore[import-untyped]  # only the PostgreSQL shape loads it
 
         self.pool = ReadPool(
-            make_url(settings.database_url).set(drivername="postgresql").render_as_string(False),
+            make_url(url or settings.database_url)
+            .set(drivername="postgresql")
+            .render_as_string(False),
             size=settings.db_read_pool_size,
-            timeout=settings.db_pool_timeout,
+            timeout=settings.db_pool_timeout if timeout is None else timeout,
             max_lifetime=settings.db_pool_recycle if settings.db_pool_recycle >= 0 else math.inf,
             server_settings={"application_name": APPLICATION_NAME},
         )

@@ -9,8 +9,10 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from linkedin_posts.cache import keys
 from linkedin_posts.cache.bus import InvalidationBus
 from linkedin_posts.cache.memory import MemoryCache
+from linkedin_posts.cache.recent_writes import RecentWrites
 from linkedin_posts.cache.shared import SharedCache
 from linkedin_posts.cache.tiered import TieredCache
 from linkedin_posts.config import Settings
@@ -81,7 +83,14 @@ def invalidate_after_commit(session: AsyncSession, *keys: str) -> None:
     session.info.setdefault(_PENDING, []).extend(keys)
 
 
-async def run_invalidations(session: AsyncSession, cache: Any) -> None:
-    keys: list[str] = session.info.pop(_PENDING, [])
-    if keys and cache is not None:
-        await cache.invalidate(keys)
+async def run_invalidations(
+    session: AsyncSession, cache: Any, recent_writes: RecentWrites | None = None
+) -> None:
+    names: list[str] = session.info.pop(_PENDING, [])
+    if recent_writes is not None:
+        owners = {owner for name in names if (owner := keys.list_version_owner(name))}
+        if owners:
+            # Before the invalidations: recent_writes.py says why.
+            await recent_writes.noted(owners)
+    if names and cache is not None:
+        await cache.invalidate(names)

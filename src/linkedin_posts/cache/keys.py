@@ -12,9 +12,21 @@ def post(owner_id: uuid.UUID, post_id: uuid.UUID | str) -> str:
     return f"post:{owner_id}:{post_id}"
 
 
+_LIST_VERSION = "posts-version:"
+
+
 def list_version(owner_id: uuid.UUID) -> str:
-    """A random token naming the current set of the owner's list pages; dropped by every write."""
-    return f"posts-version:{owner_id}"
+    """A random token naming the current set of the owner's list pages; dropped by every write.
+
+    Every write of an owner's posts drops it, so it also tells that the owner wrote: see
+    `list_version_owner` and cache/recent_writes.py.
+    """
+    return f"{_LIST_VERSION}{owner_id}"
+
+
+def list_version_owner(key: str) -> str | None:
+    """The owner (as str) whose list version this key is, or None for any other key."""
+    return key[len(_LIST_VERSION) :] if key.startswith(_LIST_VERSION) else None
 
 
 def list_page(owner_id: uuid.UUID, version: str, query: str) -> str:

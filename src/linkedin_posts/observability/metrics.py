@@ -77,6 +77,34 @@ DB_POOL_SIZE = Gauge(
     multiprocess_mode="livesum",
 )
 
+# The read replica (LP_DATABASE_READ_URL, replica.py). A read it may serve is counted once: in
+# the first counter when it ran where it was sent, in the second when the replica could not
+# serve it. Their sum is every such read; the replica's share is database="replica".
+DB_READ_ROUTES = Counter(
+    "lp_db_read_routes_total",
+    "Reads the replica may serve (posts missing from the cache, exports), by where they ran: "
+    "database=replica, or database=primary with reason recent_write (the account wrote within "
+    "LP_DATABASE_READ_AFTER_WRITE_SECONDS) or redis_unavailable (Redis could not say).",
+    ["database", "reason"],
+)
+DB_READ_FALLBACKS = Counter(
+    "lp_db_read_fallbacks_total",
+    "Reads meant for the replica that ran on the primary, by reason: error (the replica failed "
+    "under the read), down (known unreachable), behind (lagging more than the window).",
+    ["reason"],
+)
+DB_REPLICA_DOWN = Gauge(
+    "lp_db_replica_down",
+    "1 while a process cannot use the replica: unreachable, or not a standby.",
+    multiprocess_mode="livemax",
+)
+DB_REPLICA_LAG_SECONDS = Gauge(
+    "lp_db_replica_lag_seconds",
+    "How far behind the primary the replica may be, as a process's last probe found: the age of "
+    "the newest moment all of whose commits it has replayed.",
+    multiprocess_mode="livemax",
+)
+
 RATELIMIT_REJECTED = Counter(
     "lp_ratelimit_rejected_total",
     "Requests refused 429 by a rate limit, by route class (auth, read, write, ai, global).",

@@ -6,7 +6,7 @@ from fastapi.responses import StreamingResponse
 
 from linkedin_posts.auth.dependencies import CurrentUser
 from linkedin_posts.cache.http import cached_response
-from linkedin_posts.database import SessionDep, read_sessions
+from linkedin_posts.database import SessionDep
 from linkedin_posts.dependencies import require_json, single_valued_query
 from linkedin_posts.errors import problem_responses
 from linkedin_posts.posts import export, service
@@ -14,6 +14,7 @@ from linkedin_posts.posts.dependencies import EditablePost, IfMatch, IfNoneMatch
 from linkedin_posts.posts.exceptions import ExportMethodNotAllowed
 from linkedin_posts.posts.models import Post
 from linkedin_posts.posts.schemas import PostCreate, PostFilters, PostPage, PostRead, PostUpdate
+from linkedin_posts.replica import sessions_tolerating_lag
 
 router = APIRouter(
     prefix="/posts",
@@ -63,7 +64,10 @@ async def list_posts(
 ) -> Response:
     """Newest first, one page at a time: follow `next_cursor` until it is null."""
     page, level = await service.list_encoded(
-        read_sessions(request), request.app.state.cache, owner_id=user.id, filters=filters
+        sessions_tolerating_lag(request, user.id),
+        request.app.state.cache,
+        owner_id=user.id,
+        filters=filters,
     )
     request.state.cache = level.value  # for the access log
     return cached_response(page, level, if_none_match)
@@ -110,7 +114,7 @@ async def export_posts(
     """Download all your posts as one file, to keep or to import elsewhere."""
     # Sessions of its own, opened as it goes: the body is sent after this handler returns.
     body = await export.stream(
-        read_sessions(request), owner_id=user.id, export_format=export_format
+        sessions_tolerating_lag(request, user.id), owner_id=user.id, export_format=export_format
     )
     return StreamingResponse(
         body,

@@ -33,6 +33,7 @@ from linkedin_posts.posts.schemas import (
     schedule_error,
 )
 from linkedin_posts.reader import Reader, ReadQuery
+from linkedin_posts.replica import one_tolerating_lag
 
 _CURSOR_VERSION = b"\x01"
 _CURSOR = re.compile(CURSOR_PATTERN)
@@ -82,10 +83,15 @@ _PAGE_JSON = PostPage.__pydantic_serializer__
 async def read_encoded(
     reader: Reader, cache: TieredCache | None, *, owner_id: uuid.UUID, post_id: uuid.UUID
 ) -> tuple[EncodedResponse, Level]:
-    """The post as the JSON GET /v1/posts/{id} sends, through the cache."""
+    """The post as the JSON GET /v1/posts/{id} sends, through the cache.
+
+    A miss may be read from the replica, unless the owner wrote a moment ago (replica.py).
+    """
 
     async def load() -> EncodedResponse | None:
-        row = await reader.one(_OWNED_POST_ROW, post_id=post_id, owner_id=owner_id)
+        row = await one_tolerating_lag(
+            reader, owner_id, _OWNED_POST_ROW, post_id=post_id, owner_id=owner_id
+        )
         return None if row is None else encode(PostRead.model_validate(dict(row)))
 
     if cache is None:
@@ -115,7 +121,8 @@ async def list_encoded(
     """A page as GET /v1/posts sends it, kept under the owner's current list version.
 
     The page is read in a session of its own: in the cache's single flight it may outlive the
-    request that started it.
+    request that started it. The caller's sessions may be the replica's
+    (replica.sessions_tolerating_lag): only a miss opens one, and it chooses then.
     """
 
     async def load() -> EncodedResponse:
