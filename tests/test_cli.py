@@ -344,12 +344,18 @@ def free_port() -> int:
 @pytest.fixture
 def server(tmp_path: Path, db_url: str) -> Iterator[tuple[str, subprocess.Popen[bytes], Path]]:
     """`linkedin-posts serve` on a free port and a fresh SQLite file; stopped afterwards."""
+    yield from start_serve(tmp_path, db_url)
+
+
+def start_serve(
+    tmp_path: Path, db_url: str, **env: str
+) -> Iterator[tuple[str, subprocess.Popen[bytes], Path]]:
     port = free_port()
     log_path = tmp_path / "serve.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [*CLI, "serve", "--port", str(port), "--no-access-log"],
-            env=cli_env(db_url),
+            env=cli_env(db_url, **env),
             cwd=tmp_path,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -414,3 +420,40 @@ def test_serve_migrates_sqlite_and_answers(
     # uvicorn shuts down gracefully, then re-raises the signal it caught.
     assert process.wait(timeout=30) in (0, -signal.SIGTERM), log.read_text()
     assert "Application shutdown complete" in log.read_text()
+
+
+def test_a_stopping_server_cuts_what_outlives_the_request_deadline(
+    tmp_path: Path, db_url: str
+) -> None:
+    # A job no runner takes (LP_JOBS_ENABLED=false): its event stream would stay open for good.
+    deadline = 2
+    served = start_serve(
+        tmp_path, db_url, LP_REQUEST_TIMEOUT_SECONDS=str(deadline), LP_JOBS_ENABLED="false"
+    )
+    base_url, process, log = next(served)
+    try:
+        wait_until_serving(base_url, process, log)
+        with httpx.Client(base_url=base_url, timeout=10) as client:
+            email = f"stop-{uuid.uuid4().hex[:8]}@example.com"
+            client.post("/v1/auth/register", json={"email": email, "password": PASSWORD})
+            token = client.post("/v1/auth/token", data={"username": email, "password": PASSWORD})
+            headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
+            job = client.post(
+                "/v1/jobs", json={"kind": "analyze", "items": [{"text": "Hi"}]}, headers=headers
+            )
+            assert job.status_code == 201, job.text
+            events = f"/v1/jobs/{job.json()['id']}/events"
+            with client.stream("GET", events, headers=headers) as stream:
+                lines = stream.iter_lines()
+                assert next(lines).startswith(("event:", "id:", "data:", ":"))
+                process.terminate()
+                stopped_at = time.monotonic()
+                with pytest.raises(httpx.HTTPError):  # cut, not ended by the server
+                    for _ in lines:
+                        pass
+        # The deadline and the margin (cli.SHUTDOWN_MARGIN_SECONDS), not the stream's end.
+        assert process.wait(timeout=30) in (0, -signal.SIGTERM), log.read_text()
+        assert time.monotonic() - stopped_at < deadline + 5 + 3
+        assert "Application shutdown complete" in log.read_text()
+    finally:
+        served.close()

@@ -3,6 +3,7 @@
 import argparse
 import asyncio
 import getpass
+import math
 import os
 import shutil
 import sys
@@ -16,6 +17,10 @@ from sqlalchemy.exc import DBAPIError
 
 from linkedin_posts.config import InsecureSecretKeyError, Settings, get_settings
 
+# After the requests' deadline, what a stopping server allows for answers to be written.
+SHUTDOWN_MARGIN_SECONDS = 5
+# How long a reload waits for a new worker to be ready before it keeps the old one.
+WORKER_READY_SECONDS = 60
 # prometheus_client's own variable (see linkedin_posts.observability.metrics).
 METRICS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
@@ -80,10 +85,21 @@ def serve(args: argparse.Namespace) -> None:
             server_header=False,
             log_level=args.log_level,
             access_log=False,  # ours replaces uvicorn's: it knows the route and the principal
+            # SIGTERM: requests in flight get their deadline, then what is left (an event
+            # stream that would outlive any deadline) is cut and the lifespan closes the pools.
+            timeout_graceful_shutdown=shutdown_seconds(settings),
+            # A reload (SIGHUP) replaces a worker only once its successor is ready; start-up
+            # (models, warm-up) can take longer than uvicorn's 5 s on a busy machine.
+            timeout_worker_healthcheck=WORKER_READY_SECONDS,
         )
     finally:
         if made_dir is not None:
             shutil.rmtree(made_dir, ignore_errors=True)
+
+
+def shutdown_seconds(settings: Settings) -> int:
+    """How long a stopping server waits for its requests: their deadline, and a little more."""
+    return math.ceil(settings.request_timeout_seconds) + SHUTDOWN_MARGIN_SECONDS
 
 
 def worker(_args: argparse.Namespace) -> None:
