@@ -48,7 +48,7 @@ from linkedin_posts.protection.trusted_hosts import TrustedHostMiddleware
 from linkedin_posts.ratelimit import open_rate_limits
 from linkedin_posts.ratelimit.headers import RateLimitHeadersMiddleware
 from linkedin_posts.reader import open_reader
-from linkedin_posts.redis_client import create_redis
+from linkedin_posts.redis_client import close_redis, create_redis
 from linkedin_posts.replica import open_replicated_reader, primary_only
 
 logger = logging.getLogger(__name__)
@@ -201,7 +201,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             # Before Redis: the replica's reader stops the task that sends its marks there.
             await app.state.reader.close()
             if app.state.redis is not None:
-                await app.state.redis.aclose()
+                await close_redis(app.state.redis)
             await engine.dispose()
             metrics.process_stopped()
 

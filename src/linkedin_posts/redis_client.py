@@ -1,11 +1,14 @@
 """The Redis client of the scale-out shape, shared by every part that needs Redis."""
 
+import logging
 from typing import TYPE_CHECKING
 
 from linkedin_posts.config import Settings
 
 if TYPE_CHECKING:
     import redis.asyncio as redis
+
+logger = logging.getLogger(__name__)
 
 
 def create_redis(
@@ -35,3 +38,15 @@ def create_redis(
         health_check_interval=30,
         retry=Retry(NoBackoff(), retries=retries, supported_errors=(RedisConnectionError,)),
     )
+
+
+async def close_redis(client: "redis.Redis") -> None:
+    """Close the client's connections. A close slower than the client's timeout (a busy
+    machine) or failing is logged, never raised: the rest of a shutdown (the database's pool,
+    the metrics files) must still run."""
+    from redis.exceptions import RedisError
+
+    try:
+        await client.aclose()
+    except (RedisError, OSError) as exc:
+        logger.warning("redis: connections not closed cleanly (%s)", type(exc).__name__)
