@@ -7,6 +7,7 @@ instance that answers.
 
 import asyncio
 import os
+import re
 import secrets
 import signal
 import uuid
@@ -22,7 +23,7 @@ from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from tests.conftest import IN_CI, PG_URL, REDIS_URL, Account, open_account
-from tests.scaleout.cluster import NGINX, Cluster, Instance
+from tests.scaleout.cluster import NGINX, NGINX_CONF, Cluster, Instance
 
 # The `ai` class is the one these tests exhaust; the others stay far above the load they send.
 AI_LIMIT = 12
@@ -287,3 +288,45 @@ async def test_a_rolling_restart_under_steady_load_fails_no_request(cluster: Clu
         assert set(load.reads) == {200}, load.reads
         assert set(load.writes) == {201}, load.writes
         await load.assert_every_acknowledged_write_kept(client)
+
+
+async def test_nginx_refuses_beyond_its_in_flight_cap_as_the_api_would(
+    cluster: Cluster, nginx: httpx.AsyncClient
+) -> None:
+    cap = int(re.findall(r"limit_conn api_in_flight (\d+);", NGINX_CONF.read_text())[0])
+    account = await open_account(nginx)
+    post = await new_post(nginx, account, "Read at the cap")
+    # Writes whose bodies never arrive: nginx counts each from its headers on, and passes none
+    # on (it waits for the body), so they hold the cap without the instances seeing them.
+    held = []
+    for _ in range(cap):
+        _reader, writer = await asyncio.open_connection("127.0.0.1", cluster.nginx_port)
+        writer.write(
+            b"POST /v1/posts HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            b"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n"
+        )
+        await writer.drain()
+        held.append(writer)
+    try:
+        path = f"/v1/posts/{post['id']}"
+        for _ in range(200):  # until nginx has read every held request's headers
+            refused = await nginx.get(path, headers=account.headers)
+            if refused.status_code == 503:
+                break
+            await asyncio.sleep(0.01)
+        assert refused.status_code == 503, refused.text
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert refused.headers["Retry-After"] == "1"
+        assert refused.json()["code"] == "overloaded"
+        assert "server" not in refused.headers or "nginx/" not in refused.headers["server"]
+        # Probes get through.
+        assert (await nginx.get("/health/ready")).status_code == 200
+    finally:
+        for writer in held:
+            writer.close()
+    for _ in range(200):  # nginx notices the closed connections on its next loop turn
+        answered = await nginx.get(path, headers=account.headers)
+        if answered.status_code == 200:
+            break
+        await asyncio.sleep(0.01)
+    assert answered.status_code == 200, answered.text
