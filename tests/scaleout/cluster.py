@@ -19,6 +19,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import psutil
+
 REPO = Path(__file__).resolve().parents[2]
 NGINX_CONF = REPO / "deploy" / "nginx.conf"
 _SCRIPT = Path(sys.executable).with_name("linkedin-posts")
@@ -230,15 +232,11 @@ class Cluster:
 
     def nginx_workers(self) -> set[int]:
         assert self.nginx is not None
-        import psutil
-
         return {child.pid for child in psutil.Process(self.nginx.pid).children()}
 
     def reload_nginx(self) -> None:
         """Apply the instances' `down` marks, and wait until nginx's old workers have ended:
         then no connection to an instance marked down is left, in flight or kept alive."""
-        import psutil
-
         old = self.nginx_workers()
         self._write_nginx_conf()
         subprocess.run(
@@ -247,7 +245,7 @@ class Cluster:
             capture_output=True,
         )
         deadline = time.monotonic() + 30
-        while any(psutil.pid_exists(pid) and _alive(pid) for pid in old):
+        while any(_alive(pid) for pid in old):
             if time.monotonic() > deadline:
                 raise RuntimeError("nginx's old workers did not end in 30 s")
             time.sleep(0.02)
@@ -273,8 +271,6 @@ class Cluster:
 
 
 def _alive(pid: int) -> bool:
-    import psutil
-
     try:
         return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
