@@ -13,7 +13,7 @@ machine's Redis, one API instance with one worker behind Debian's nginx (tests/s
 
 1. Capacity C: wrk `-c64`, `GET /v1/posts/{id}` (bench/scenarios.lua `get_post`), through nginx
    with its cap lifted (none shed), 2xx/s, after a 5 s warm-up.
-2. Overload: nginx's cap set to `--cap` (32: one instance's share of the deployed 2 x 32), then
+2. Overload: nginx's cap set to `--cap` (32: one worker's LP_MAX_IN_FLIGHT, its share), then
    bench/openloop.py sends 3 x C requests/s over 1,000 kept-alive connections for `--duration`
    s, with a `GET /health/live` probe every 100 ms. Judged by bench/overload.py's targets.
 

@@ -1,5 +1,6 @@
 """deploy/nginx.conf: nginx accepts it, and it fits the API and compose.yaml it sits between."""
 
+import json
 import re
 import socket
 import subprocess
@@ -15,8 +16,10 @@ from tests.deploy.files import (
     answers_get,
     compose,
     nginx_conf,
+    parse_command,
     parse_nginx,
     seconds,
+    settings_from,
     size_bytes,
 )
 from tests.scaleout.cluster import render_nginx_conf
@@ -130,3 +133,29 @@ def test_job_uploads_up_to_the_api_cap_reach_the_api() -> None:
     cap = size_bytes(http().one("server").value("client_max_body_size"))
 
     assert cap > DEFAULTS.jobs_max_body_bytes
+
+
+def test_nginx_sheds_where_the_api_processes_together_would() -> None:
+    # nginx's cap on requests in flight is the API processes' own caps added up: lower, it
+    # refuses what they could serve; higher, they refuse it themselves, at a worker's cost.
+    cap = int(locations()["/"].value("limit_conn").split()[1])
+    services = compose()["services"]
+    hosts = {server.args[0].rsplit(":", 1)[0] for server in http().one("upstream").all("server")}
+    total = 0
+    for host in hosts:
+        service = services[host]
+        processes = parse_command(service["command"]).workers
+        settings = settings_from(
+            {k: str(v) for k, v in service["environment"].items() if k.startswith("LP_")}
+        )
+        total += processes * settings.max_in_flight
+
+    assert cap == total
+    # nginx's refusal is the API's own: 503 `overloaded` as problem+json, with Retry-After.
+    overloaded = locations()["@overloaded"]
+    status, body = overloaded.value("return").split(" ", 1)
+    assert status == "503"
+    problem = json.loads(body.strip("'"))
+    assert problem["code"] == "overloaded"
+    assert problem["status"] == 503
+    assert overloaded.value("default_type") == "application/problem+json"

@@ -171,8 +171,10 @@ class Cluster:
         instance.process = None
         return process.returncode
 
-    def start_worker(self) -> None:
-        with (self.workdir / "worker.log").open("ab") as out:
+    def start_worker(self, ready_seconds: float = 60) -> None:
+        """Start `linkedin-posts worker`; return once it listens on the job queue."""
+        log = self.workdir / "worker.log"
+        with log.open("ab") as out:
             self.worker = subprocess.Popen(
                 [*CLI, "worker"],
                 env=self.env,
@@ -181,6 +183,11 @@ class Cluster:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
+        deadline = time.monotonic() + ready_seconds
+        while "running jobs from the queue" not in log.read_text():
+            if self.worker.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the worker did not start: {log.read_text()}")
+            time.sleep(0.05)
 
     def start_nginx(self) -> None:
         self._write_nginx_conf()
