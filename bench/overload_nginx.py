@@ -35,7 +35,9 @@ import openloop
 import overload
 import seed
 import servers
-from run import log, metadata_of_run, run_and_save, server_env
+from run import log, metadata_of_run, run_and_save
+
+from scaleout import Target, cluster_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -47,18 +49,6 @@ DEFAULT_SERVER_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 CAP = re.compile(r"limit_conn api_in_flight \d+;")
 # nginx's largest count: "no cap" while C is measured.
 NO_CAP = 60000
-
-
-class Target:
-    """What loadgen.run_wrk measures: nginx's port; the instance's and nginx's CPU."""
-
-    def __init__(self, cluster: Cluster) -> None:
-        self.cluster, self.name, self.workers, self.port = cluster, "nginx", 1, cluster.nginx_port
-
-    def tree_pids(self) -> list[int]:
-        roots = [i.process.pid for i in self.cluster.api if i.process]
-        roots += [self.cluster.nginx.pid] if self.cluster.nginx else []
-        return [pid for root in roots for pid in (root, *servers.children(root))]
 
 
 def with_cap(workdir: Path, cap: int) -> Path:
@@ -117,16 +107,14 @@ def measure(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
             seeded = seed.seed(database_url, users=args.users, posts_per_user=args.posts_per_user)
             data = workdir / "data.lua"
             loadgen.write_data(data, seeded.users)
-            env = server_env(database_url, {"LP_ACCESS_LOG": "false"})
-            own = ("LP_DATABASE_URL", "LP_ENV", "LP_SECRET_KEY")
-            settings = {k: v for k, v in env.items() if k.startswith("LP_") and k not in own}
+            settings = cluster_settings(database_url, LP_ACCESS_LOG="false")
             cluster_module.NGINX_CONF = with_cap(workdir, NO_CAP)
             cluster = Cluster(
                 workdir / "cluster", database_url, args.redis_url, instances=1, settings=settings
             )
             cluster.start_api(cluster.api[0])
             cluster.start_nginx()
-            target = Target(cluster)
+            target = Target("nginx", cluster.nginx_port, cluster, 1, proxied=True)
             load = {"connections": 64, "threads": 2}
             loadgen.run_wrk(target, "get_post", data, duration=args.warmup, **load)  # type: ignore[arg-type]
             capacity = loadgen.run_wrk(target, "get_post", data, duration=args.duration, **load)  # type: ignore[arg-type]

@@ -62,6 +62,14 @@ class Target:
         return [pid for root in roots for pid in (root, *servers.children(root))]
 
 
+def cluster_settings(database_url: str, **settings: str) -> dict[str, str]:
+    """run.py's settings of a measured API (limits out of reach, still counted), minus what
+    the cluster sets itself."""
+    own = ("LP_DATABASE_URL", "LP_ENV", "LP_SECRET_KEY")
+    env = server_env(database_url, settings)
+    return {k: v for k, v in env.items() if k.startswith("LP_") and k not in own}
+
+
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -159,9 +167,7 @@ def run(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
             data = tmpdir / "data.lua"
             cache.write_data(data, seeded.users, args.hot_posts_per_user, 1.1)
             # run.py's limits (out of reach, still counted); the cluster sets the rest.
-            own = ("LP_DATABASE_URL", "LP_ENV", "LP_SECRET_KEY")
-            env = server_env(database_url, {})
-            settings = {k: v for k, v in env.items() if k.startswith("LP_") and k not in own}
+            settings = cluster_settings(database_url)
             for instances, workers in ((1, 2), (2, 1)):
                 cluster = Cluster(
                     tmpdir / f"{instances}x{workers}",

@@ -2,7 +2,6 @@
 
 import json
 import re
-import socket
 import subprocess
 import uuid
 from pathlib import Path
@@ -22,7 +21,7 @@ from tests.deploy.files import (
     settings_from,
     size_bytes,
 )
-from tests.scaleout.cluster import render_nginx_conf
+from tests.scaleout.cluster import free_port, render_nginx_conf
 
 DEFAULTS = Settings(_env_file=None)  # type: ignore[call-arg]
 
@@ -33,13 +32,6 @@ def http() -> Directive:
 
 def locations() -> dict[str, Directive]:
     return {" ".join(loc.args): loc for loc in http().one("server").all("location")}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def test_nginx_accepts_the_configuration(nginx: str, tmp_path: Path) -> None:

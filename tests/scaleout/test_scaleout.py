@@ -23,6 +23,7 @@ from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from tests.conftest import IN_CI, PG_URL, REDIS_URL, Account, open_account
+from tests.jobs.helpers import finished
 from tests.scaleout.cluster import NGINX, NGINX_CONF, Cluster, Instance
 
 # The `ai` class is the one these tests exhaust; the others stay far above the load they send.
@@ -97,6 +98,17 @@ async def answered(instance: Instance, route: str) -> int:
     return int(total)
 
 
+async def answered_by_each(cluster: Cluster, route: str) -> list[int]:
+    return [await answered(instance, route) for instance in cluster.api]
+
+
+async def assert_each_served(cluster: Cluster, route: str, before: list[int]) -> None:
+    """Every instance answered `route` since `before` (answered_by_each): nginx spread them."""
+    after = await answered_by_each(cluster, route)
+    served = [b - a for a, b in zip(before, after, strict=True)]
+    assert all(n > 0 for n in served), f"{route} answered per instance: {served}"
+
+
 async def new_post(client: httpx.AsyncClient, account: Account, title: str) -> dict[str, str]:
     body = {"title": title, "body": f"{title}: a post written through nginx."}
     response = await client.post("/v1/posts", json=body, headers=account.headers)
@@ -127,7 +139,7 @@ async def test_each_change_through_nginx_is_read_back_through_nginx(
     account = await open_account(nginx)
     post = await new_post(nginx, account, "Version 0")
     path = f"/v1/posts/{post['id']}"
-    before = [await answered(i, "/v1/posts/{post_id}") for i in cluster.api]
+    before = await answered_by_each(cluster, "/v1/posts/{post_id}")
     for version in range(1, 21):
         # Two reads at once keep a request in flight on one instance, so least_conn sends the
         # other to the second: the reads are spread over both.
@@ -136,16 +148,14 @@ async def test_each_change_through_nginx_is_read_back_through_nginx(
         assert changed.status_code == 200, changed.text
         reads = await asyncio.gather(*(nginx.get(path, headers=account.headers) for _ in range(2)))
         assert [r.json()["title"] for r in reads] == [f"Version {version}"] * 2
-    after = [await answered(i, "/v1/posts/{post_id}") for i in cluster.api]
-    served = [b - a for a, b in zip(before, after, strict=True)]
-    assert all(n > 0 for n in served), f"requests for the post per instance: {served}"
+    await assert_each_served(cluster, "/v1/posts/{post_id}", before)
 
 
 async def test_rate_limits_are_shared_by_the_instances(
     cluster: Cluster, nginx: httpx.AsyncClient
 ) -> None:
     account = await open_account(nginx)
-    before = [await answered(i, "/v1/analyze") for i in cluster.api]
+    before = await answered_by_each(cluster, "/v1/analyze")
 
     async def analyze(n: int) -> httpx.Response:
         body = {"text": f"Shared limits, note {n}. What do you think?"}
@@ -157,9 +167,7 @@ async def test_rate_limits_are_shared_by_the_instances(
     refused = next(a for a in answers if a.status_code == 429)
     assert refused.headers["content-type"] == "application/problem+json"
     assert int(refused.headers["Retry-After"]) > 0
-    after = [await answered(i, "/v1/analyze") for i in cluster.api]
-    served = [b - a for a, b in zip(before, after, strict=True)]
-    assert all(n > 0 for n in served), f"analyses per instance: {served}"
+    await assert_each_served(cluster, "/v1/analyze", before)
 
 
 async def test_a_job_submitted_through_nginx_is_run_by_the_worker(
@@ -172,11 +180,7 @@ async def test_a_job_submitted_through_nginx_is_run_by_the_worker(
     )
     assert submitted.status_code == 201, submitted.text
     job_id = submitted.json()["id"]
-    for _ in range(600):
-        job = (await nginx.get(f"/v1/jobs/{job_id}", headers=account.headers)).json()
-        if job["status"] not in ("queued", "running"):
-            break
-        await asyncio.sleep(0.05)
+    job = await finished(nginx, account, job_id, seconds=30)
     assert job["status"] == "succeeded", job
     assert job["done"] == 5
     # The API processes run no jobs (LP_JOBS_ENABLED=false): the worker heard of it.
