@@ -1,7 +1,7 @@
 """Overload, and the cost of the protection stack, on GET /v1/posts/{id} (issue #4 [protection]).
 
     .venv/bin/python bench/overload.py [--duration 10] [--rounds 4] [--max-in-flight N]
-        [--only cost|overload] [--capacity C] [--against FACTORY | --control]
+        [--only cost|overload|refusals] [--capacity C] [--against FACTORY | --control]
 
 On a throwaway seeded PostgreSQL database, two servers of 1 worker each under the same uvicorn
 settings as `linkedin-posts serve`: "on", the default app (`create_app`, the rate limiter's read
@@ -20,7 +20,8 @@ protection stack (--against: another factory in its place). Then:
 4. what a refusal costs: wrk on a server whose one slot (LP_MAX_IN_FLIGHT=1) is held, so that
    it refuses every request, then on the hello-world.
 
---only cost runs part 1 alone; --only overload parts 2 and 3 (each server warmed up first).
+--only cost runs part 1 alone; --only overload parts 2 and 3 (each server warmed up first);
+--only refusals part 4.
 
 Prints markdown tables and writes bench/results/<UTC time>-protection.json. Loopback only; every
 step is bounded in time; servers stopped and the database dropped however the run ends.
@@ -54,7 +55,7 @@ APP = "linkedin_posts.main:create_app"  # what `linkedin-posts serve` runs
 # Far above anything 2 CPUs can serve, so the limiter counts but never refuses.
 READ_LIMIT_OUT_OF_REACH = "100000000/minute"
 OFF_APP = "apps:unprotected"
-PARTS = ("cost", "overload")
+PARTS = ("cost", "overload", "refusals")
 WRK_CONNECTIONS = 64
 DEFAULT_MAX_IN_FLIGHT: int = Settings.model_fields["max_in_flight"].default
 
@@ -97,11 +98,21 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--only",
         choices=PARTS,
-        help="run one part: cost (1) or overload (capacity and overload, 2-3)",
+        help="run one part: cost (1), overload (capacity and overload, 2-3) or refusals (4)",
+    )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="LP_NAME=VALUE",
+        help="an extra setting for the on and capacity servers, e.g. LP_CACHE_ENABLED=false",
     )
     parser.add_argument("--results-dir", type=Path, default=ROOT / "bench" / "results")
     parser.add_argument("--label", default="protection", help="suffix of the results file")
     args = parser.parse_args(argv)
+    if any(not item.startswith("LP_") or "=" not in item for item in args.set):
+        parser.error("--set takes LP_NAME=VALUE")
+    args.settings = dict(item.split("=", 1) for item in args.set)
     if args.duration < 1 or args.rounds < 2 or args.overload_connections < 1:
         parser.error("--duration must be at least 1, --rounds at least 2, connections at least 1")
     if args.capacity is not None and args.capacity <= 0:
@@ -516,11 +527,12 @@ def measure(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
             "rounds": args.rounds,
             "overload_factor": args.overload_factor,
             "overload_connections": args.overload_connections,
-            "max_in_flight": args.max_in_flight or "default",
+            "max_in_flight": args.max_in_flight or DEFAULT_MAX_IN_FLIGHT,
+            "settings": args.settings,
             "capacity": args.capacity or "measured",
             "control": args.control,
             "against": args.against,
-            "parts": [args.only] if args.only else [*PARTS, "refusals"],
+            "parts": [args.only] if args.only else list(PARTS),
         },
     }
     name = seed.random_database_name()
@@ -535,20 +547,24 @@ def measure(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
             loadgen.write_data(data, seeded.users)
             run.log(started, f"database {name} seeded")
             settings = {"LP_ACCESS_LOG": "false", "LP_RATELIMIT_READ": READ_LIMIT_OUT_OF_REACH}
-            on_settings = dict(settings)
-            if args.max_in_flight:
-                on_settings["LP_MAX_IN_FLIGHT"] = str(args.max_in_flight)
+            # Explicitly: run.server_env lifts the cap out of reach for the other benches.
+            on_cap = args.max_in_flight or DEFAULT_MAX_IN_FLIGHT
+            on_settings = {**settings, **args.settings, "LP_MAX_IN_FLIGHT": str(on_cap)}
             default_env = run.server_env(database_url, settings)
             on = start_server("on", APP, run.server_env(database_url, on_settings), logdir)
             started_servers = [on]
-            if args.only != "overload":
+            if args.only in (None, "cost"):
                 off = start_server("off", args.against, default_env, logdir)
                 started_servers.append(off)
             capacity_server: servers.Server | None = None
-            if not args.capacity and args.only != "cost":
+            if not args.capacity and args.only in (None, "overload"):
                 # C with wrk's 64 connections and a cap that sheds none of them: what the
                 # worker serves, whatever cap the overload then runs with.
-                capacity_env = {**default_env, "LP_MAX_IN_FLIGHT": str(WRK_CONNECTIONS)}
+                capacity_env = {
+                    **default_env,
+                    **args.settings,
+                    "LP_MAX_IN_FLIGHT": str(WRK_CONNECTIONS),
+                }
                 capacity_server = start_server("capacity", APP, capacity_env, logdir)
                 started_servers.append(capacity_server)
             try:
@@ -556,10 +572,10 @@ def measure(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
                 for server in started_servers:
                     servers.wait_ready(server, "/v1/users/me", probe)
                     run.sanity_check(server, seeded.users[0])
-                if args.only != "overload":
+                if args.only in (None, "cost"):
                     results["cost"] = cost(args, on, off, data, started)
                     servers.stop(off)
-                if args.only != "cost":
+                if args.only in (None, "overload"):
                     warm_up = {**closed_loop(args), "duration": args.warmup}
                     if args.only == "overload":  # the cost part has not warmed it up
                         loadgen.run_wrk(on, "get_post", data, **warm_up)
@@ -570,7 +586,7 @@ def measure(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
                         args, on, capacity_server, seeded.users, data, started
                     )
                 servers.stop(on)
-                if args.only is None:
+                if args.only in (None, "refusals"):
                     results["refusals"] = refusals(
                         args, database_url, seeded.users[0], data, logdir
                     )

@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from linkedin_posts.cli import HTTP_PROTOCOL
+
 BIN = Path(sys.executable).parent
 BENCH_DIR = Path(__file__).resolve().parent
 HOST = "127.0.0.1"
@@ -23,7 +25,7 @@ UVICORN_FLAGS = (
     "--loop",
     "uvloop",
     "--http",
-    "httptools",
+    HTTP_PROTOCOL,
     "--no-proxy-headers",
     "--no-server-header",
     "--log-level",

@@ -21,6 +21,9 @@ from linkedin_posts.config import InsecureSecretKeyError, Settings, get_settings
 SHUTDOWN_MARGIN_SECONDS = 5
 # How long a reload waits for a new worker to be ready before it keeps the old one.
 WORKER_READY_SECONDS = 60
+# uvicorn's httptools protocol, refusing beyond the app's in-flight cap before the app runs
+# (protection/server_shedding.py). An import string: the workers import it themselves.
+HTTP_PROTOCOL = "linkedin_posts.protection.server_shedding:SheddingHttpToolsProtocol"
 # prometheus_client's own variable (see linkedin_posts.observability.metrics).
 METRICS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
@@ -80,7 +83,7 @@ def serve(args: argparse.Namespace) -> None:
             port=args.port,
             workers=args.workers,
             loop="uvloop",
-            http="httptools",
+            http=HTTP_PROTOCOL,
             proxy_headers=False,
             server_header=False,
             log_level=args.log_level,

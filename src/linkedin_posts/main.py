@@ -6,6 +6,7 @@ import os
 import time
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from sqlalchemy.exc import SQLAlchemyError
@@ -39,6 +40,7 @@ from linkedin_posts.observability.logging import configure_logging
 from linkedin_posts.observability.loop_lag import LoopLagMonitor
 from linkedin_posts.observability.request_context import RequestContextMiddleware
 from linkedin_posts.posts import service as posts_service
+from linkedin_posts.protection import server_shedding
 from linkedin_posts.protection.compression import compression_middleware
 from linkedin_posts.protection.cors import ProblemCORSMiddleware
 from linkedin_posts.protection.load_shedding import InFlight, LoadSheddingMiddleware
@@ -124,7 +126,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     configure_logging(settings, extra_processors=tracing.log_processors())
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
         engine = create_engine(settings)
         app.state.engine = engine
         app.state.session_factory = create_session_factory(engine)
@@ -184,7 +186,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if runner is not None:
             runner.start()
         try:
-            yield
+            # Lifespan state: `linkedin-posts serve`'s server refuses beyond our cap with it.
+            yield {server_shedding.STATE_KEY: server_shedding.ServerShedding(settings)}
         finally:
             if runner is not None:
                 await runner.stop()

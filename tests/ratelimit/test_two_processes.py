@@ -159,7 +159,9 @@ async def test_two_processes_admit_exactly_the_limit_per_window(
                 break
 
     logs = server_logs(tmp_path)
-    assert "Redis unreachable" not in logs, logs  # then the windows were not Redis's to judge
+    # Then the windows were not Redis's to judge. (The cache's own Redis calls may time out
+    # in the first burst on a busy machine: that costs it a lookup, not the limiter a count.)
+    assert "rate limits: Redis unreachable" not in logs, logs
     assert len(judged) == WINDOWS, f"only {len(judged)} windows answered in time"
     for statuses, admitted in judged:
         assert set(statuses) == {200, 429}, statuses

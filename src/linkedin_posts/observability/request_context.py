@@ -135,23 +135,28 @@ class RequestContextMiddleware:
             structlog.contextvars.reset_contextvars(**bound)
 
     def record(self, scope: Scope, status: int, elapsed: float, *, log_it: bool) -> None:
-        route = route_template(scope)
-        method = metrics.method_label(scope["method"])
-        if self.metrics_on:
-            metrics.count_request(method, route, status, elapsed)
-        if log_it:
-            state = scope["state"]
-            access_logger.info(
-                "request",
-                method=method,
-                route=route,
-                status=status,
-                duration_ms=round(elapsed * 1000, 3),
-                # Ids only: an e-mail address is personal data and never reaches a log line.
-                user_id=_str_or_none(state.get("user_id")),
-                api_key_id=_str_or_none(state.get("api_key_id")),
-                cache=state.get("cache"),
-            )
+        record(scope, status, elapsed, metrics_on=self.metrics_on, log_it=log_it)
+
+
+def record(scope: Scope, status: int, elapsed: float, *, metrics_on: bool, log_it: bool) -> None:
+    """Count an answered request and write its access line (`log_it`)."""
+    route = route_template(scope)
+    method = metrics.method_label(scope["method"])
+    if metrics_on:
+        metrics.count_request(method, route, status, elapsed)
+    if log_it:
+        state = scope["state"]
+        access_logger.info(
+            "request",
+            method=method,
+            route=route,
+            status=status,
+            duration_ms=round(elapsed * 1000, 3),
+            # Ids only: an e-mail address is personal data and never reaches a log line.
+            user_id=_str_or_none(state.get("user_id")),
+            api_key_id=_str_or_none(state.get("api_key_id")),
+            cache=state.get("cache"),
+        )
 
 
 def _str_or_none(value: object) -> str | None:

@@ -12,6 +12,7 @@ SHED = Counter(
 # Probes and scrapes must get through an overloaded process: that is when they matter.
 EXEMPT_PREFIXES = ("/health/", "/metrics")
 RETRY_AFTER_SECONDS = 1
+OVERLOADED_DETAIL = "The server is at capacity; retry shortly."
 
 
 class InFlight:
@@ -48,7 +49,7 @@ class LoadSheddingMiddleware:
             response = problem_response(
                 status=503,
                 code="overloaded",
-                detail="The server is at capacity; retry shortly.",
+                detail=OVERLOADED_DETAIL,
                 instance=scope["path"],
                 headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
             )

@@ -1,0 +1,112 @@
+"""Load shedding in the HTTP server, which sees the requests still waiting for the event loop.
+
+The app's own cap (load_shedding.py) counts requests once its middleware runs. A request that
+costs the worker little (a cached read: no await between its start and its answer) never waits
+inside the app, so under overload that count stays near 1 while hundreds of requests wait as
+tasks the server has created and the loop has not run yet: the cap never refuses and every
+answer waits its turn, seconds at 3 x capacity (docs/benchmarks.md, "Load shedding in the
+server"). uvicorn's tasks are the true count. Its own `limit_concurrency` counts them but also
+counts idle kept-alive connections (a thousand clients would be refused for being connected),
+and it logs a warning and runs an ASGI app for every refusal.
+
+So `linkedin-posts serve` runs uvicorn with `SheddingHttpToolsProtocol`: beyond LP_MAX_IN_FLIGHT
+tasks it writes the app's 503 `overloaded` problem (same body, Retry-After, security headers,
+request id, shed counter and request metrics) straight to the socket, without creating a task.
+The app hands its settings to the server through the lifespan state (ASGI's way for an app to
+share what it built at start-up), so the cap is the app's, and an app that shares none is
+served as by plain uvicorn.
+"""
+
+import asyncio
+from typing import Any
+
+import orjson
+import structlog
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
+
+from linkedin_posts.config import Settings
+from linkedin_posts.errors import PROBLEM_CONTENT_TYPE, problem_document
+from linkedin_posts.observability import request_context
+from linkedin_posts.protection.load_shedding import (
+    EXEMPT_PREFIXES,
+    OVERLOADED_DETAIL,
+    RETRY_AFTER_SECONDS,
+    SHED,
+)
+from linkedin_posts.protection.security_headers import security_headers
+
+STATE_KEY = "server_shedding"
+_STATUS_LINE = b"HTTP/1.1 503 Service Unavailable\r\n"
+
+
+class ServerShedding:
+    """What the server needs to refuse as the app would: its cap and its answer."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.cap = settings.max_in_flight
+        self.metrics_on = settings.metrics_enabled
+        self.access_log = settings.access_log
+        headers = [
+            (b"content-type", PROBLEM_CONTENT_TYPE.encode()),
+            (b"retry-after", b"%d" % RETRY_AFTER_SECONDS),
+            *security_headers(https=settings.https),
+        ]
+        self.headers = b"".join(name + b": " + value + b"\r\n" for name, value in headers)
+        # The app's problem document, its `instance` (the path) left for each refusal to add.
+        document = problem_document(status=503, code="overloaded", detail=OVERLOADED_DETAIL)
+        self.body_start = orjson.dumps(document)[:-1] + b',"instance":'
+
+    def refuses(self, scope: dict[str, Any], tasks: "set[asyncio.Task[None]]") -> bool:
+        if len(tasks) < self.cap or scope["path"].startswith(EXEMPT_PREFIXES):
+            return False
+        # A finished task leaves the set only when its done-callback runs, after the loop has
+        # read the next requests: counted, those would refuse half of a load at the cap.
+        return sum(not task.done() for task in tasks) >= self.cap
+
+    def refusal(
+        self, scope: dict[str, Any], *, keep_alive: bool, default_headers: list[tuple[bytes, bytes]]
+    ) -> bytes:
+        """The whole 503 answer; counted and logged as the app's own."""
+        SHED.inc()
+        request_id = request_context.accepted_request_id(scope)
+        if self.access_log:
+            with structlog.contextvars.bound_contextvars(request_id=request_id):
+                request_context.record(scope, 503, 0.0, metrics_on=self.metrics_on, log_it=True)
+        elif self.metrics_on:
+            request_context.record(scope, 503, 0.0, metrics_on=True, log_it=False)
+        body = b"%s%s}" % (self.body_start, orjson.dumps(scope["path"]))
+        return b"".join(
+            [
+                _STATUS_LINE,
+                *(name + b": " + value + b"\r\n" for name, value in default_headers),
+                self.headers,
+                b"x-request-id: %s\r\ncontent-length: %d\r\n" % (request_id.encode(), len(body)),
+                b"" if keep_alive else b"connection: close\r\n",
+                b"\r\n",
+                body,
+            ]
+        )
+
+
+class SheddingHttpToolsProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol, refusing at once beyond the app's in-flight cap."""
+
+    def _start_asgi_task(self, cycle: RequestResponseCycle, app: Any) -> None:
+        shedding: ServerShedding | None = self.app_state.get(STATE_KEY)
+        scope: dict[str, Any] = cycle.scope  # type: ignore[assignment]
+        if shedding is None or not shedding.refuses(scope, self.tasks):
+            super()._start_asgi_task(cycle, app)
+            return
+        self.transport.write(
+            shedding.refusal(
+                scope,
+                keep_alive=cycle.keep_alive,
+                default_headers=self.server_state.default_headers,
+            )
+        )
+        # As uvicorn ends a response: what is left of the body is read and dropped, and the
+        # connection serves its next request (or its queued pipelined one).
+        cycle.response_complete = True
+        if not cycle.keep_alive:
+            self.transport.close()
+        self.on_response_complete()
