@@ -2,10 +2,12 @@
 
     .venv/bin/python bench/overload.py [--duration 10] [--rounds 4] [--max-in-flight N]
         [--only cost|overload|refusals] [--capacity C] [--against FACTORY | --control]
+        [--http httptools] [--set LP_NAME=VALUE ...]
 
 On a throwaway seeded PostgreSQL database, two servers of 1 worker each under the same uvicorn
 settings as `linkedin-posts serve`: "on", the default app (`create_app`, the rate limiter's read
-class set out of reach with LP_RATELIMIT_READ), and "off", bench/apps.py's app without the
+class set out of reach with LP_RATELIMIT_READ; --http httptools: plain uvicorn, so that only the
+app's own cap refuses), and "off", bench/apps.py's app without the
 protection stack (--against: another factory in its place). Then:
 
 1. cost: wrk -t2 on each, with 64 connections or the on server's cap if lower (so that none
@@ -101,6 +103,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="run one part: cost (1), overload (capacity and overload, 2-3) or refusals (4)",
     )
     parser.add_argument(
+        "--http",
+        metavar="PROTOCOL",
+        help="the on server's uvicorn --http: httptools sheds with the app's own count only "
+        "(default: what `linkedin-posts serve` runs, which refuses in the server)",
+    )
+    parser.add_argument(
         "--set",
         action="append",
         default=[],
@@ -140,12 +148,18 @@ def raise_open_files(needed: int) -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (new, hard))
 
 
-def start_server(name: str, factory: str, env: dict[str, str], logdir: Path) -> servers.Server:
-    """One worker under uvicorn with `linkedin-posts serve`'s settings (servers.UVICORN_FLAGS)."""
+def start_server(
+    name: str, factory: str, env: dict[str, str], logdir: Path, http: str | None = None
+) -> servers.Server:
+    """One worker under uvicorn with `linkedin-posts serve`'s settings (servers.UVICORN_FLAGS),
+    or another HTTP protocol (`http`)."""
     port = servers.free_port()
+    flags = list(servers.UVICORN_FLAGS)
+    if http is not None:
+        flags[flags.index("--http") + 1] = http
     command = [str(servers.BIN / "uvicorn"), factory, "--factory", "--app-dir"]
     command += [str(servers.BENCH_DIR), "--host", servers.HOST, "--port", str(port)]
-    command += ["--workers", "1", *servers.UVICORN_FLAGS]
+    command += ["--workers", "1", *flags]
     return servers.start(name, command, workers=1, port=port, env=env, logdir=logdir)
 
 
@@ -529,6 +543,7 @@ def measure(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
             "overload_connections": args.overload_connections,
             "max_in_flight": args.max_in_flight or DEFAULT_MAX_IN_FLIGHT,
             "settings": args.settings,
+            "http": args.http or "serve's",
             "capacity": args.capacity or "measured",
             "control": args.control,
             "against": args.against,
@@ -551,7 +566,8 @@ def measure(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
             on_cap = args.max_in_flight or DEFAULT_MAX_IN_FLIGHT
             on_settings = {**settings, **args.settings, "LP_MAX_IN_FLIGHT": str(on_cap)}
             default_env = run.server_env(database_url, settings)
-            on = start_server("on", APP, run.server_env(database_url, on_settings), logdir)
+            on_env = run.server_env(database_url, on_settings)
+            on = start_server("on", APP, on_env, logdir, args.http)
             started_servers = [on]
             if args.only in (None, "cost"):
                 off = start_server("off", args.against, default_env, logdir)
