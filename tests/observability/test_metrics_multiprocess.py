@@ -10,6 +10,7 @@ import os
 import re
 import signal
 import subprocess
+import sys
 import time
 import uuid
 from collections import Counter
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from prometheus_client import CollectorRegistry, multiprocess
 
 from linkedin_posts.cli import share_metrics_dir
 from tests.conftest import PG_URL, fresh_database
@@ -260,3 +262,33 @@ def test_one_worker_needs_no_metrics_directory(monkeypatch: pytest.MonkeyPatch) 
 
     assert share_metrics_dir(1) is None
     assert "PROMETHEUS_MULTIPROC_DIR" not in os.environ
+
+
+FORK_CHILD = """
+import os, sys
+from linkedin_posts.observability import metrics
+metrics.HTTP_REQUESTS_SHED.inc()
+child = os.fork()
+if child == 0:
+    metrics.HTTP_REQUESTS_SHED.inc(5)
+    os._exit(0)
+os.waitpid(child, 0)
+metrics.HTTP_REQUESTS_SHED.inc()
+print(os.getpid(), child)
+"""
+
+
+def test_a_forked_process_counts_in_its_own_file(tmp_path: Path) -> None:
+    """The pid the metrics keep in memory (observability/metrics.py) follows a fork."""
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+    result = subprocess.run(
+        [sys.executable, "-c", FORK_CHILD], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    parent, child = result.stdout.split()
+    assert sorted(p.name for p in tmp_path.glob("counter_*.db")) == sorted(
+        [f"counter_{parent}.db", f"counter_{child}.db"]
+    )
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry, str(tmp_path))  # type: ignore[no-untyped-call]
+    assert registry.get_sample_value("lp_http_requests_shed_total") == 7

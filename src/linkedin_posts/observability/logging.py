@@ -147,8 +147,11 @@ def configure_logging(settings: Settings, *, extra_processors: Sequence[Processo
         # uvicorn's own handlers would print a second, unredacted copy.
         logging.getLogger(name).handlers.clear()
         logging.getLogger(name).propagate = True
-    # uvicorn's access lines are replaced by ours, which know the route and principal.
-    logging.getLogger("uvicorn.access").disabled = True
+    # uvicorn's access lines are replaced by ours, which know the route and principal. Without
+    # a handler in reach uvicorn does not even format them (it formatted each for nothing).
+    access = logging.getLogger("uvicorn.access")
+    access.disabled = True
+    access.propagate = False
     # The AI provider's HTTP client logs every call at info; failed calls are ours to log
     # (generation/resilience.py), and a line per success is noise at 100 calls a second.
     # LP_LOG_LEVEL=debug shows them again.

@@ -1,14 +1,10 @@
 """Answer 503 at once when a process already has as many requests in flight as it should."""
 
-from prometheus_client import Counter
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from linkedin_posts.errors import problem_response
+from linkedin_posts.observability.metrics import HTTP_REQUESTS_SHED
 
-SHED = Counter(
-    "lp_http_requests_shed_total",
-    "Requests answered 503 overloaded because the process was at LP_MAX_IN_FLIGHT.",
-)
 # Probes and scrapes must get through an overloaded process: that is when they matter.
 EXEMPT_PREFIXES = ("/health/", "/metrics")
 RETRY_AFTER_SECONDS = 1
@@ -45,7 +41,7 @@ class LoadSheddingMiddleware:
             return
         in_flight = self.in_flight
         if in_flight.full:
-            SHED.inc()
+            HTTP_REQUESTS_SHED.inc()
             response = problem_response(
                 status=503,
                 code="overloaded",

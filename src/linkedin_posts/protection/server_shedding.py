@@ -27,11 +27,11 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResp
 from linkedin_posts.config import Settings
 from linkedin_posts.errors import PROBLEM_CONTENT_TYPE, problem_document
 from linkedin_posts.observability import request_context
+from linkedin_posts.observability.metrics import HTTP_REQUESTS_SHED
 from linkedin_posts.protection.load_shedding import (
     EXEMPT_PREFIXES,
     OVERLOADED_DETAIL,
     RETRY_AFTER_SECONDS,
-    SHED,
 )
 from linkedin_posts.protection.security_headers import security_headers
 
@@ -67,7 +67,7 @@ class ServerShedding:
         self, scope: dict[str, Any], *, keep_alive: bool, default_headers: list[tuple[bytes, bytes]]
     ) -> bytes:
         """The whole 503 answer; counted and logged as the app's own."""
-        SHED.inc()
+        HTTP_REQUESTS_SHED.inc()
         request_id = request_context.accepted_request_id(scope)
         if self.access_log:
             with structlog.contextvars.bound_contextvars(request_id=request_id):
