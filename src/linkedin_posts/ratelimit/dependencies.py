@@ -63,7 +63,7 @@ async def enforce(request: Request, route_class: RouteClass, identity: str) -> N
     limiter: RateLimiter | None = request.app.state.rate_limiter
     if limiter is None:
         return
-    ceiling = await limiter.hit_process_ceiling()
+    ceiling = limiter.hit_process_ceiling()
     if not ceiling.allowed:
         RATELIMIT_REJECTED.labels("global").inc()
         raise RateLimited(

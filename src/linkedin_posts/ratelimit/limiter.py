@@ -45,20 +45,22 @@ class RateLimiter:
         key = limit_key(route_class, identity)
         now = self.clock()
         quota = self.quotas[route_class]
-        if self.store.shared is not None:
-            decided = self.reservations.take(quota, key, now)
-            if decided is not None:
-                if self.reservations.refill_due(quota, key):
-                    task = asyncio.get_running_loop().create_task(self._refill(quota, key))
-                    self._refills.add(task)
-                    task.add_done_callback(self._refills.discard)
-                return decided
+        if self.store.shared is None:
+            # The embedded shape: this process's counters, with nothing to wait for.
+            return windows.hit_local(self.store.local, quota, key, now)
+        decided = self.reservations.take(quota, key, now)
+        if decided is not None:
+            if self.reservations.refill_due(quota, key):
+                task = asyncio.get_running_loop().create_task(self._refill(quota, key))
+                self._refills.add(task)
+                task.add_done_callback(self._refills.discard)
+            return decided
 
         async def count(counters: Counters, shared: bool) -> Decision:
             if shared:
                 return await self.reservations.reserve(counters, quota, key, now)
-            quotas = self.quotas if self.store.shared is None else self.local_quotas
-            return await windows.hit(counters, quotas[route_class], key, now)
+            # Redis is down: this process's share of the quota, in its own counters.
+            return await windows.hit(counters, self.local_quotas[route_class], key, now)
 
         return await self.store.run(count)
 
@@ -78,9 +80,9 @@ class RateLimiter:
             task.cancel()
         await asyncio.gather(*self._refills, return_exceptions=True)
 
-    async def hit_process_ceiling(self) -> Decision:
+    def hit_process_ceiling(self) -> Decision:
         """The ceiling is this process's own: it protects the process, so it is never shared."""
-        return await windows.hit(
+        return windows.hit_local(
             self.process_counters, self.process_ceiling, "process", self.clock()
         )
 

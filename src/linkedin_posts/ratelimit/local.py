@@ -19,6 +19,9 @@ class LocalCounters:
         self.next_sweep = 0.0
 
     async def incr(self, key: str, expiry: int, amount: int = 1) -> int:
+        return self.incr_now(key, expiry, amount)
+
+    def incr_now(self, key: str, expiry: int, amount: int = 1) -> int:
         now = self.clock()
         if now >= self.next_sweep:
             self._sweep(now)

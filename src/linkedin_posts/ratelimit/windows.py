@@ -17,6 +17,8 @@ from typing import Protocol
 
 import limits
 
+from linkedin_posts.ratelimit.local import LocalCounters
+
 
 class Counters(Protocol):
     """Counters that expire: limits' async storages, and LocalCounters, have this shape."""
@@ -50,7 +52,9 @@ class Quota:
         return f"{self.amount}/{self.period}s"
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: a frozen dataclass sets each field through object.__setattr__, and two of these are
+# made for every limited request (0.9 against 0.3 µs each).
+@dataclass(slots=True)
 class Decision:
     allowed: bool
     limit: int
@@ -68,7 +72,7 @@ def phase(identity: str, period: int) -> float:
     return zlib.crc32(identity.encode()) % (period * 1000) / 1000
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Window:
     key: str  # the counter's name: identity, period and the window's number
     reset_after: float  # seconds until it ends
@@ -85,7 +89,16 @@ def window(quota: Quota, identity: str, now: float) -> Window:
 
 async def hit(counters: Counters, quota: Quota, identity: str, now: float) -> Decision:
     current = window(quota, identity, now)
-    count = await counters.incr(current.key, quota.period)
+    return decide(quota, await counters.incr(current.key, quota.period), current)
+
+
+def hit_local(counters: LocalCounters, quota: Quota, identity: str, now: float) -> Decision:
+    """`hit` on this process's counters, without the awaits they do not need."""
+    current = window(quota, identity, now)
+    return decide(quota, counters.incr_now(current.key, quota.period), current)
+
+
+def decide(quota: Quota, count: int, current: Window) -> Decision:
     return Decision(
         allowed=count <= quota.amount,
         limit=quota.amount,
