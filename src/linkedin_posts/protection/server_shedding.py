@@ -1,11 +1,11 @@
 """Load shedding in the HTTP server, which sees the requests still waiting for the event loop.
 
-The app's own cap (load_shedding.py) counts requests once its middleware runs. A request that
-costs the worker little (a cached read: no await between its start and its answer) never waits
-inside the app, so under overload that count stays near 1 while hundreds of requests wait as
-tasks the server has created and the loop has not run yet: the cap never refuses and every
-answer waits its turn, seconds at 3 x capacity (docs/benchmarks.md, "Load shedding in the
-server"). uvicorn's tasks are the true count. Its own `limit_concurrency` counts them but also
+The app's own cap (load_shedding.py) counts a request once its middleware runs. A request that
+costs the worker little (a cached read: no await between its start and its answer) is counted
+only while it runs, so under overload hundreds wait uncounted as tasks the server has created
+and the loop has not run yet, and what the cap refuses it refuses after that wait: at 3 x
+capacity, 3-5% of capacity admitted and a p99 of 10 s (docs/benchmarks.md, "Load shedding in
+the server"). uvicorn's tasks are the true count. Its own `limit_concurrency` counts them but also
 counts idle kept-alive connections (a thousand clients would be refused for being connected),
 and it logs a warning and runs an ASGI app for every refusal.
 
