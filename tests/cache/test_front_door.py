@@ -105,6 +105,8 @@ async def test_a_warm_read_skips_fastapi_and_answers_the_same(
         assert answer.headers["X-Content-Type-Options"] == "nosniff"
         assert answer.headers["X-Frame-Options"] == "DENY"
         assert int(answer.headers["RateLimit-Remaining"]) < int(answer.headers["RateLimit-Limit"])
+        # No header more or less than the stack's answer (a small body: no Vary, as there).
+        assert set(answer.headers) == set(cold.headers)
     remaining = [int(a.headers["RateLimit-Remaining"]) for a in warm]
     assert remaining == sorted(remaining, reverse=True)
     assert len(set(remaining)) == 3

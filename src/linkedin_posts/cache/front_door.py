@@ -327,7 +327,8 @@ class CachedReadFrontDoor:
             await send({"type": "http.response.body", "body": b""})
             return 304
         body = response.body
-        if self.encoder is not None:
+        # As the compression middleware: a body too small to compress does not vary.
+        if self.encoder is not None and len(body) >= self.encoder.minimum:
             headers.append(Encoder.VARY)
             coding = self.encoder.coding(hit.accept_encoding, body)
             if coding is not None:
