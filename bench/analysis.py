@@ -51,7 +51,14 @@ import redis
 import report
 import seed
 import servers
-from run import log, metadata_of_run, run_and_save, server_env
+from run import (
+    add_settings_option,
+    log,
+    metadata_of_run,
+    run_and_save,
+    server_env,
+    settings_of,
+)
 
 from linkedin_posts.analysis.engine import VERSION as ANALYZER_VERSION
 from linkedin_posts.cache import keys
@@ -136,13 +143,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--results-dir", type=Path, default=ROOT / "bench" / "results")
     parser.add_argument("--docs", type=Path, default=ROOT / "docs" / "benchmarks.md")
     parser.add_argument("--no-docs", action="store_true", help="do not update --docs")
-    parser.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="LP_NAME=VALUE",
-        help="an extra setting for the API servers (repeatable)",
-    )
+    add_settings_option(parser, "an extra setting for the API servers (repeatable)")
     args = parser.parse_args(argv)
     args.executor_list = [e.strip() for e in args.executors.split(",") if e.strip()]
     if not args.executor_list or set(args.executor_list) - set(EXECUTORS):
@@ -155,9 +156,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         parser.error("--connections >= --threads, --workers >= 1 and --analysis-workers >= 1")
     if args.posts_per_second <= 0 or args.max_fresh < 100:
         parser.error("--posts-per-second > 0 and --max-fresh >= 100")
-    if any(not item.startswith("LP_") or "=" not in item for item in args.set):
-        parser.error("--set takes LP_NAME=VALUE")
-    args.settings = dict(item.split("=", 1) for item in args.set)
+    args.settings = settings_of(parser, args)
     if args.seed is None:
         args.seed = time.time_ns() // 1000  # a fresh corpus each run: Redis holds none of it
     return args

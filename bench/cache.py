@@ -38,7 +38,14 @@ import redis
 import report
 import seed
 import servers
-from run import log, metadata_of_run, run_and_save, server_env
+from run import (
+    add_settings_option,
+    log,
+    metadata_of_run,
+    run_and_save,
+    server_env,
+    settings_of,
+)
 
 from linkedin_posts.auth import security
 
@@ -101,13 +108,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--results-dir", type=Path, default=ROOT / "bench" / "results")
     parser.add_argument("--docs", type=Path, default=ROOT / "docs" / "benchmarks.md")
     parser.add_argument("--no-docs", action="store_true", help="do not update --docs")
-    parser.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="LP_NAME=VALUE",
-        help="an extra setting for the API servers (repeatable)",
-    )
+    add_settings_option(parser, "an extra setting for the API servers (repeatable)")
     args = parser.parse_args(argv)
     if min(args.duration, args.zipf_duration) < 1 or min(args.connections, args.threads) < 1:
         parser.error("durations, --connections and --threads must be at least 1")
@@ -115,9 +116,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         parser.error("--connections >= --threads, --rounds >= 1 and --workers >= 1")
     if not 1 <= args.hot_posts_per_user <= args.posts_per_user:
         parser.error("--hot-posts-per-user must be between 1 and --posts-per-user")
-    if any(not item.startswith("LP_") or "=" not in item for item in args.set):
-        parser.error("--set takes LP_NAME=VALUE")
-    args.settings = dict(item.split("=", 1) for item in args.set)
+    args.settings = settings_of(parser, args)
     return args
 
 

@@ -71,7 +71,14 @@ import redis
 import report
 import seed
 import servers
-from run import log, metadata_of_run, run_and_save, server_env
+from run import (
+    add_settings_option,
+    log,
+    metadata_of_run,
+    run_and_save,
+    server_env,
+    settings_of,
+)
 from sqlalchemy import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -163,13 +170,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--results-dir", type=Path, default=ROOT / "bench" / "results")
     parser.add_argument("--docs", type=Path, default=ROOT / "docs" / "benchmarks.md")
     parser.add_argument("--no-docs", action="store_true", help="do not update --docs")
-    parser.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="LP_NAME=VALUE",
-        help="an extra setting for the API servers (repeatable)",
-    )
+    add_settings_option(parser, "an extra setting for the API servers (repeatable)")
     args = parser.parse_args(argv)
     args.phase_list = [p.strip() for p in args.phases.split(",") if p.strip()]
     if not args.phase_list or set(args.phase_list) - set(PHASES):
@@ -186,9 +187,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         parser.error("--many-users: 0 (one user only) or at least 2")
     if not 1 <= args.template_variants <= 5:
         parser.error("--template-variants: 1 to 5")
-    if any(not item.startswith("LP_") or "=" not in item for item in args.set):
-        parser.error("--set takes LP_NAME=VALUE")
-    args.settings = dict(item.split("=", 1) for item in args.set)
+    args.settings = settings_of(parser, args)
     return args
 
 

@@ -108,19 +108,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="the on server's uvicorn --http: httptools sheds with the app's own count only "
         "(default: what `linkedin-posts serve` runs, which refuses in the server)",
     )
-    parser.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="LP_NAME=VALUE",
-        help="an extra setting for the on and capacity servers, e.g. LP_CACHE_ENABLED=false",
+    run.add_settings_option(
+        parser, "an extra setting for the on and capacity servers, e.g. LP_CACHE_ENABLED=false"
     )
     parser.add_argument("--results-dir", type=Path, default=ROOT / "bench" / "results")
     parser.add_argument("--label", default="protection", help="suffix of the results file")
     args = parser.parse_args(argv)
-    if any(not item.startswith("LP_") or "=" not in item for item in args.set):
-        parser.error("--set takes LP_NAME=VALUE")
-    args.settings = dict(item.split("=", 1) for item in args.set)
+    args.settings = run.settings_of(parser, args)
     if args.duration < 1 or args.rounds < 2 or args.overload_connections < 1:
         parser.error("--duration must be at least 1, --rounds at least 2, connections at least 1")
     if args.capacity is not None and args.capacity <= 0:

@@ -76,7 +76,14 @@ import orjson
 import redis
 import seed
 import servers
-from run import log, metadata_of_run, run_and_save, server_env
+from run import (
+    add_settings_option,
+    log,
+    metadata_of_run,
+    run_and_save,
+    server_env,
+    settings_of,
+)
 
 import analysis
 import cache
@@ -314,13 +321,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--label", default="production-servers", help="suffix of the results file")
     parser.add_argument("--results-dir", type=Path, default=ROOT / "bench" / "results")
-    parser.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="LP_NAME=VALUE",
-        help="an extra setting for every server (repeatable)",
-    )
+    add_settings_option(parser, "an extra setting for every server (repeatable)")
     args = parser.parse_args(argv)
     args.kind_list = [s.strip() for s in args.servers.split(",") if s.strip()]
     unknown = set(args.kind_list) - set(KINDS)
@@ -341,9 +342,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         parser.error("--no-load and --no-shutdown leave nothing to measure")
     if args.shutdown_clients < 1 or not 0.2 <= args.shutdown_delay <= 10:
         parser.error("--shutdown-clients >= 1 and 0.2 <= --shutdown-delay <= 10")
-    if any(not item.startswith("LP_") or "=" not in item for item in args.set):
-        parser.error("--set takes LP_NAME=VALUE")
-    args.settings = dict(item.split("=", 1) for item in args.set)
+    args.settings = settings_of(parser, args)
     return args
 
 

@@ -43,6 +43,20 @@ DEFAULT_SERVER_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 SCENARIOS = ("get_post", "list_posts", "create_post")
 
 
+def add_settings_option(parser: argparse.ArgumentParser, help_text: str) -> None:
+    """`--set LP_NAME=VALUE`, repeatable: extra settings for the servers a bench starts."""
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="LP_NAME=VALUE", help=help_text
+    )
+
+
+def settings_of(parser: argparse.ArgumentParser, args: argparse.Namespace) -> dict[str, str]:
+    """The `--set` items as environment variables; a malformed one stops the bench."""
+    if any(not item.startswith("LP_") or "=" not in item for item in args.set):
+        parser.error("--set takes LP_NAME=VALUE")
+    return dict(item.split("=", 1) for item in args.set)
+
+
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -68,12 +82,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--results-dir", type=Path, default=ROOT / "bench" / "results")
     parser.add_argument("--docs", type=Path, default=ROOT / "docs" / "benchmarks.md")
     parser.add_argument("--no-docs", action="store_true", help="do not update --docs")
-    parser.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="LP_NAME=VALUE",
-        help="an extra setting for the API server, e.g. LP_DB_POOL_SIZE=20 (repeatable)",
+    add_settings_option(
+        parser, "an extra setting for the API server, e.g. LP_DB_POOL_SIZE=20 (repeatable)"
     )
     args = parser.parse_args(argv)
     args.worker_counts = [int(w) for w in args.workers.split(",") if w.strip()]
@@ -85,9 +95,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         parser.error("--duration, --connections and --threads must be at least 1")
     if args.connections < args.threads:
         parser.error("--connections must be at least --threads")
-    if any(not item.startswith("LP_") or "=" not in item for item in args.set):
-        parser.error("--set takes LP_NAME=VALUE")
-    args.settings = dict(item.split("=", 1) for item in args.set)
+    args.settings = settings_of(parser, args)
     return args
 
 
