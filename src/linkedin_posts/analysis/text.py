@@ -5,6 +5,8 @@ from dataclasses import dataclass
 
 import regex
 
+from linkedin_posts.graphemes import split as clusters_of
+
 GRAPHEME = regex.compile(r"\X")
 # An emoji as a reader sees one: emoji-styled pictographs, text-styled ones turned emoji by VS16,
 # flags (regional indicator pairs) and keycaps. A bare "©" or "™" is text.
@@ -46,7 +48,7 @@ class Counts:
 
 
 def graphemes(text: str) -> list[str]:
-    return GRAPHEME.findall(text)
+    return clusters_of(text)
 
 
 def count(text: str, clusters: list[str], emoji: list[str]) -> Counts:

@@ -5,6 +5,7 @@ from typing import Annotated, Any, Self
 import regex
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from linkedin_posts import graphemes
 from linkedin_posts.posts.models import PostStatus, Visibility
 from linkedin_posts.types import utcnow
 from linkedin_posts.validators import StorableText, UTCAwareDatetime
@@ -14,7 +15,6 @@ MAX_BODY_GRAPHEMES = 3000
 # A cheap guard before grapheme counting: no 3000-grapheme text needs more code points than this.
 MAX_BODY_CODE_POINTS = 30_000
 MAX_TAGS = 30
-_GRAPHEME = regex.compile(r"\X")
 # What LinkedIn makes a hashtag of: letters, marks and digits of any script, '_', '-' and the
 # joiners some scripts spell words with. Unicode property classes, as pydantic and JSON Schema
 # validators read them alike; they read `\w` and `\s` differently.
@@ -29,7 +29,7 @@ CURSOR_PATTERN = r"^A[Q-Za-f][A-Za-z0-9_-]{21}$"
 
 
 def count_graphemes(text: str) -> int:
-    return len(_GRAPHEME.findall(text))
+    return graphemes.count(text)
 
 
 def _check_body(body: str) -> str:
