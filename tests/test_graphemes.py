@@ -49,4 +49,5 @@ def test_an_ascii_character_joins_the_marks_after_it() -> None:
 def test_plain_ascii_is_one_cluster_per_character_but_crlf() -> None:
     assert graphemes.split("a\r\nb\rc\n") == ["a", "\r\n", "b", "\r", "c", "\n"]
     assert graphemes.count("a\r\nb\rc\n") == 6
-    assert graphemes.split("") == [] and graphemes.count("") == 0
+    assert graphemes.split("") == []
+    assert graphemes.count("") == 0
