@@ -21,6 +21,8 @@ import uvloop
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import corpus
+import orjson
 import seed
 from hello import app as hello_app
 
@@ -117,10 +119,33 @@ async def run(args: argparse.Namespace, database_url: str, users: list[seed.Seed
         json_type = (b"content-type", b"application/json")
         return await call(app, "POST", "/v1/posts", headers(user, json_type), body=body)
 
+    # Every request a text never analysed (a fresh corpus seed each run): the request's path
+    # around an analysis. cProfile sees only this thread, not the analysis pool's.
+    each = args.requests + 300  # with the warm-up
+    texts = [p.text for p in corpus.posts(2 * each, seed=time.time_ns() % 2**53)]
+    fresh, others = iter(texts[:each]), iter(texts[each:])
+
+    async def analyze_unique(i: int) -> int:
+        user, _ = picks[i % len(picks)]
+        body = orjson.dumps({"text": next(fresh)})
+        json_type = (b"content-type", b"application/json")
+        return await call(app, "POST", "/v1/analyze", headers(user, json_type), body=body)
+
+    async def analysis_alone(_i: int) -> int:
+        """The analysis of such a text, called directly: what analyze_unique adds is the path."""
+        app.state.analysis.analyzer.analyze(next(others), None)
+        return 200
+
     async def hello(_i: int) -> int:
         return await call(hello_app, "GET", "/", [(b"host", b"127.0.0.1")])
 
-    scenarios = {"get_post": get_post, "list_posts": list_posts, "create_post": create_post}
+    scenarios = {
+        "get_post": get_post,
+        "list_posts": list_posts,
+        "create_post": create_post,
+        "analyze_unique": analyze_unique,
+        "analysis_alone": analysis_alone,
+    }
     async with app.router.lifespan_context(app):
         baseline = await measure("hello-world GET /", args.requests, hello)
         for name in args.scenarios:

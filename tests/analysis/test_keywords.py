@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from yake.data.utils import pre_filter, tokenize_sentences
 
+from linkedin_posts.analysis import keywords
 from linkedin_posts.analysis.keywords import _sentences, extract_keywords, stopwords_for
 
 EN_LONG_1 = """Last week our team shipped the new onboarding flow for Acme Cloud, and I want to \
@@ -396,6 +397,12 @@ CORPUS: list[tuple[str, str, str]] = [
 
 
 def reference(text: str, language: str, **options: float) -> list[tuple[str, float]]:
+    return reference_with(text, language, set(stopwords_for(language)), **options)
+
+
+def reference_with(
+    text: str, language: str, stopwords: set[str], **options: float
+) -> list[tuple[str, float]]:
     extractor = yake.KeywordExtractor(
         lan=language,
         n=int(options.get("max_ngram", 3)),
@@ -403,7 +410,7 @@ def reference(text: str, language: str, **options: float) -> list[tuple[str, flo
         dedup_func="seqm",
         window_size=int(options.get("window", 1)),
         top=int(options.get("top", 8)),
-        stopwords=set(stopwords_for(language)),
+        stopwords=stopwords,
     )
     return [(keyword, float(score)) for keyword, score in extractor.extract_keywords(text)]
 
@@ -423,6 +430,26 @@ def test_same_keywords_order_and_scores_as_yake(language: str, text: str) -> Non
     ours = extract_keywords(text, stopwords=stopwords_for(language))
     assert ours == reference(text, language)
     assert ours  # each text has keywords: the comparison compares something
+
+
+@pytest.mark.parametrize("kept", [7, 1 << 15])
+def test_words_kept_from_text_to_text_change_no_result(
+    monkeypatch: pytest.MonkeyPatch, kept: int
+) -> None:
+    """What a word's token holds is kept per stop word list across calls: with lists that differ
+    only by one word, and with a bound small enough to start over within a text, every text
+    still gets yake's keywords."""
+    monkeypatch.setattr(keywords, "_KNOWN_WORDS", kept)
+    monkeypatch.setattr(keywords, "_KNOWN_LISTS", 2)
+    monkeypatch.setattr(keywords, "_known", {})
+    english = stopwords_for("en")
+    without_team = frozenset(english | {"team"})
+    for _, language, text in CORPUS[:12]:
+        for stopwords in (stopwords_for(language), english, without_team):
+            expected = reference_with(text, language, set(stopwords))
+            assert extract_keywords(text, stopwords=stopwords) == expected, text[:60]
+    assert len(keywords._known) <= 2
+    assert all(len(words) <= kept for words in keywords._known.values())
 
 
 OPTIONS = [

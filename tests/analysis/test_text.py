@@ -4,6 +4,7 @@ from typing import Any
 
 import pytest
 
+from linkedin_posts.analysis import readability
 from linkedin_posts.analysis.engine import Analyzer
 
 FAMILY = "\U0001f468\u200d\U0001f469\u200d\U0001f467"  # 👨‍👩‍👧: 5 code points, 1 grapheme
@@ -253,3 +254,27 @@ def test_beyond_linkedins_limit_only_counts_and_rules_read_the_text(analyzer: An
     assert result["counts"]["graphemes"] == 3000 + len(tail)
     assert "over_limit" in {finding["rule"] for finding in result["findings"]}
     assert all("zanzibar" not in k["keyword"].lower() for k in result["keywords"])
+
+
+def test_readability_counts_syllables_as_textstat_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each word's syllables are kept from text to text (and forgotten past a bound): the
+    figures stay textstat's own, word for word, including after the memo starts over."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        from textstat.textstat import textstatistics
+
+    monkeypatch.setattr(readability, "KNOWN_WORDS", 40)
+    ours = readability.ReadabilityAnalysis()
+    texts = [text for text, _ in READABLE.values()] + [PROSE, FOLLOW_UP, "Don't stop. Ça va?"]
+    for code in ("en", "es", "fr", "de"):
+        plain = textstatistics()
+        plain.set_lang(code)
+        for text in texts * 2:
+            measured = ours.measure(text, language=code)
+            assert ours._for(code).syllable_count(text) == plain.syllable_count(text)
+            assert measured.reading_ease == round(
+                min(max(float(plain.flesch_reading_ease(text)), 0.0), 100.0), 1
+            )
+        assert 0 < len(ours._for(code).syllables) <= 40

@@ -212,15 +212,18 @@ def _sentences(text: str) -> list[list[str]]:
     text = ("\n\n" if _CAPITAL_START.match(text) else " ") + text.replace("\t", " ")
     # html.unescape() never makes these, so the text tells for every sentence.
     plain = _INFORMATION_SEPARATORS.search(text) is None
-    return [
-        [
-            w
-            for w in _split_contractions(_web_tokens(sentence, plain))
-            if w and not (w[0] == "'" and len(w) > 1)
-        ]
-        for sentence in _split_multi(text)
-        if sentence.strip()
-    ]
+    sentences = []
+    for sentence in _split_multi(text):
+        if not sentence.strip():
+            continue
+        tokens = _web_tokens(sentence, plain)
+        # Only an apostrophe (or an entity html.unescape() makes one of) splits a contraction
+        # or starts a token that is dropped.
+        if "&" in sentence or not _APOSTROPHE_SET.isdisjoint(sentence):
+            tokens = _split_contractions(tokens)
+            tokens = [w for w in tokens if w and not (w[0] == "'" and len(w) > 1)]
+        sentences.append(tokens)
+    return sentences
 
 
 def _is_abbreviation(prev: str) -> bool:
@@ -380,7 +383,9 @@ def _word_tokens(text: str, plain: bool) -> list[str]:
                 tokens.insert(len(tokens) - idx + 1, word[1:])
             break
     # segtok: split dangling commas, semicolons and colons off (but never a token to nothing).
-    if any(len(t) > 1 and t[-1] in ",;:" for t in tokens):
+    if ("," in text or ";" in text or ":" in text) and any(
+        len(t) > 1 and t[-1] in ",;:" for t in tokens
+    ):
         spliced: list[str] = []
         for t in tokens:
             end = len(t)
@@ -509,6 +514,41 @@ def _similarity(a: str, b: str) -> float:
     return min(0.3 * len_ratio + 0.2 * char_overlap + 0.5 * trigram_overlap, 1.0)
 
 
+# What a word's token holds that no text changes, kept per stop word list from call to call, since
+# words recur from post to post; at most this many words per list, then the list starts over.
+_KNOWN_WORDS = 1 << 15
+_KNOWN_LISTS = 16
+_known: dict[frozenset[str], dict[str, tuple[str, str, bool, bool, bool, bool] | tuple[()]]] = {}
+
+
+def _known_words(
+    stopwords: frozenset[str],
+) -> dict[str, tuple[str, str, bool, bool, bool, bool] | tuple[()]]:
+    known = _known.get(stopwords)
+    if known is None:
+        if len(_known) >= _KNOWN_LISTS:
+            _known.clear()
+        known = _known[stopwords] = {}
+    return known
+
+
+def _describe(
+    word: str, stopwords: frozenset[str]
+) -> tuple[str, str, bool, bool, bool, bool] | tuple[()]:
+    """Return a word's lower case, its term, whether it is tagged neither "u" nor "d", is an
+    acronym, is a proper noun (when not first in its sentence), and is a stop word (when it is the
+    first word of its term in the text); nothing for a token of punctuation only."""
+    if not word.strip(_PUNCTUATION):
+        return ()
+    tag = _tag(word)
+    lower = word.lower()
+    unique = lower[:-1] if lower.endswith("s") and len(lower) > 3 else lower
+    stop_word = (
+        lower in stopwords or unique in stopwords or len(unique.translate(_WITHOUT_PUNCTUATION)) < 3
+    )
+    return (lower, unique, tag not in "ud", tag == "a", tag == "n", stop_word)
+
+
 class _Candidate:
     """An n-gram: its occurrences, whether one had no "u"/"d" word, its first casing, its terms."""
 
@@ -560,6 +600,7 @@ def extract_keywords(
     # A token: its term (-1 for punctuation), lower case, whether it is tagged neither "u" nor
     # "d", is an acronym, is a proper noun (when not first in its sentence), is a stop word.
     tokens: dict[str, tuple[int, str, bool, bool, bool, bool]] = {}
+    known = _known_words(stopwords)
 
     for sentence_id, sentence in enumerate(sentences):
         block_terms: list[int] = []
@@ -570,20 +611,20 @@ def extract_keywords(
         for position, word in enumerate(sentence):
             token = tokens.get(word)
             if token is None:
-                if not word.strip(_PUNCTUATION):
+                described = known.get(word)
+                if described is None:
+                    described = _describe(word, stopwords)
+                    if len(known) >= _KNOWN_WORDS:
+                        known.clear()
+                    known[word] = described
+                if not described:
                     token = _SEPARATOR
                 else:
-                    tag = _tag(word)
-                    lower = word.lower()
-                    unique = lower[:-1] if lower.endswith("s") and len(lower) > 3 else lower
+                    lower, unique, ok, acronym, proper, stop_word = described
                     term = term_ids.get(unique)
                     if term is None:
                         term = term_ids[unique] = len(stop)
-                        stop.append(
-                            lower in stopwords
-                            or unique in stopwords
-                            or len(unique.translate(_WITHOUT_PUNCTUATION)) < 3
-                        )
+                        stop.append(stop_word)
                         tf.append(0)
                         tf_acronym.append(0)
                         tf_proper.append(0)
@@ -592,7 +633,7 @@ def extract_keywords(
                         out_weight.append(0)
                         in_degree.append(0)
                         in_weight.append(0)
-                    token = (term, lower, tag not in "ud", tag == "a", tag == "n", stop[term])
+                    token = (term, lower, ok, acronym, proper, stop[term])
                 tokens[word] = token
             term, lower, ok, acronym, proper, is_stop = token
             if term < 0:
@@ -611,7 +652,7 @@ def extract_keywords(
 
             size = len(block_terms)
             if ok:
-                for j in range(max(0, size - window), size):
+                for j in range(size - window if size > window else 0, size):
                     if block_ok[j]:
                         left = block_terms[j]
                         edge = left * stride + term
@@ -636,7 +677,7 @@ def extract_keywords(
                 # The n-grams that end here, but only those that start with no stop word.
                 key = lower
                 all_ok = ok
-                for first in range(size - 1, max(-1, size - 1 - longest), -1):
+                for first in range(size - 1, size - 1 - longest if size > longest else -1, -1):
                     key = f"{block_lower[first]} {key}"
                     all_ok = all_ok and block_ok[first]
                     if block_stop[first]:

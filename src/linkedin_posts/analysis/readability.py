@@ -73,12 +73,41 @@ class ReadabilityAnalysis:
         )
 
 
+# Words whose syllables are kept, per language; then the count starts over, and so does pyphen's
+# own memo of each word's hyphenation, which would otherwise grow with every new word it sees.
+KNOWN_WORDS = 1 << 15
+
+
 def _textstat(language: str) -> Any:
     with warnings.catch_warnings():
         # textstat 0.7.3 imports pkg_resources, which warns that it is deprecated.
         warnings.simplefilter("ignore", UserWarning)
         from textstat.textstat import textstatistics  # type: ignore[import-untyped]
 
-    stats = textstatistics()
+    class Statistics(textstatistics):  # type: ignore[misc]
+        """textstat's syllable count, with each word's count kept: words recur from post to post,
+        and pyphen spends more on a word's lookup than the rest of the count does."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.syllables: dict[str, int] = {}
+
+        def syllable_count(self, text: str, lang: str | None = None) -> int:
+            if lang is not None or not isinstance(text, str):  # textstat's own warning or decoding
+                return int(super().syllable_count(text, lang))
+            text = self.remove_punctuation(text.lower())
+            known = self.syllables
+            count = 0
+            for word in text.split():
+                syllables = known.get(word)
+                if syllables is None:
+                    if len(known) >= KNOWN_WORDS:
+                        known.clear()
+                        self.pyphen.hd.cache.clear()
+                    syllables = known[word] = len(self.pyphen.positions(word)) + 1
+                count += syllables
+            return count
+
+    stats = Statistics()
     stats.set_lang(language)
     return stats
