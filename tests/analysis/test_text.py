@@ -3,8 +3,11 @@
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from linkedin_posts.analysis import readability
+from linkedin_posts.analysis import text as texts
 from linkedin_posts.analysis.engine import Analyzer
 
 FAMILY = "\U0001f468\u200d\U0001f469\u200d\U0001f467"  # 👨‍👩‍👧: 5 code points, 1 grapheme
@@ -121,6 +124,21 @@ def test_links_are_found_without_the_punctuation_after_them(analyzer: Analyzer) 
     ]
     spans = [(f["start"], f["end"]) for f in result["findings"] if f["rule"] == "link_in_body"]
     assert [text[start:end] for start, end in spans] == result["links"]
+
+
+LINKISH = st.sampled_from(
+    ["http", "https", "://", "www", "WwW", ".", ".com", ".uk", ".COM", "a", "Z", "9", "-", "/", " ",
+     "\n", "@", "_", "é", "?", ")", "example", "io"]
+)  # fmt: skip
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(LINKISH, max_size=16).map("".join))
+def test_a_text_the_link_prefilter_passes_over_has_no_link(text: str) -> None:
+    everywhere = [match.group() for match in texts.LINK.finditer(text)]
+    assert [link.text for link in texts.links(text)] == [
+        link.rstrip(texts.LINK_TRAILING) for link in everywhere
+    ]
 
 
 def test_fold_cuts_at_the_last_space_before_the_limit(analyzer: Analyzer) -> None:

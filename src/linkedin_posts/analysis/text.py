@@ -18,11 +18,15 @@ WORD = regex.compile(r"\p{N}+(?:[.,]\p{N}+)+|[\p{L}\p{N}][\p{L}\p{M}\p{N}'\u2019
 SENTENCE_END = regex.compile(r"[.!?…\u3002\uff01\uff1f]+(?=\s|$)|\n")
 # Links LinkedIn turns clickable: with a scheme, starting www., or a bare host on a common TLD.
 # A bare host is written in lower case (so ASP.NET is not one) and is not an email's domain.
+TOP_LEVEL_DOMAINS = "com|org|net|io|co|ai|dev|app|gl|ly|in|me|es|de|fr|uk"
 LINK = re.compile(  # `re`: twice as fast as `regex` on this pattern
     r"(?i:\b(?:https?://|www\.))[^\s<>\"]+"
-    r"|(?<![@\w.])(?:[a-z0-9-]+\.)+(?:com|org|net|io|co|ai|dev|app|gl|ly|in|me|es|de|fr|uk)"
+    rf"|(?<![@\w.])(?:[a-z0-9-]+\.)+(?:{TOP_LEVEL_DOMAINS})"
     r"(?:/[^\s<>\"]*)?\b"
 )
+# What every link holds somewhere: a text without it has none, and is not scanned with LINK, which
+# tries both its branches at every position.
+MAY_HOLD_LINK = re.compile(rf"\.(?:{TOP_LEVEL_DOMAINS})|://|(?i:www\.)")
 # Punctuation that ends a sentence around a link rather than belonging to it.
 LINK_TRAILING = ".,;:!?)]}'\"\u2019\u201d"
 
@@ -68,6 +72,8 @@ def count(text: str, clusters: list[str], emoji: list[str]) -> Counts:
 
 
 def links(text: str) -> list[Span]:
+    if not MAY_HOLD_LINK.search(text):
+        return []
     found = []
     for match in LINK.finditer(text):
         url = match.group().rstrip(LINK_TRAILING)
