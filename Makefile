@@ -47,6 +47,7 @@ scaleout-test: $(VENV)/.synced nginx bytecode
 
 bench: $(RUNTIME_VENV)/.synced bytecode
 	command -v wrk >/dev/null 2>&1 || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y wrk; }
+	command -v valgrind >/dev/null 2>&1 || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends valgrind; }
 	$(RUNTIME_VENV)/bin/python bench/run.py $(BENCH_ARGS)
 
 # The project's own modules (installed editable); compileall skips those already compiled.
