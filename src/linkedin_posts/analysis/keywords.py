@@ -515,8 +515,9 @@ def _similarity(a: str, b: str) -> float:
 
 
 # What a word's token holds that no text changes, kept per stop word list from call to call, since
-# words recur from post to post; at most this many words per list, then the list starts over.
-_KNOWN_WORDS = 1 << 15
+# words recur from post to post; at most this many words per list (about 1.4 MB), then the list
+# starts over.
+_KNOWN_WORDS = 1 << 13
 _KNOWN_LISTS = 16
 _known: dict[frozenset[str], dict[str, tuple[str, str, bool, bool, bool, bool] | tuple[()]]] = {}
 

@@ -74,8 +74,9 @@ class ReadabilityAnalysis:
 
 
 # Words whose syllables are kept, per language; then the count starts over, and so does pyphen's
-# own memo of each word's hyphenation, which would otherwise grow with every new word it sees.
-KNOWN_WORDS = 1 << 15
+# own memo of each word's hyphenation, which would otherwise grow with every new word it sees
+# (the two hold about 4.8 MB at the bound).
+KNOWN_WORDS = 1 << 13
 
 
 def _textstat(language: str) -> Any:
