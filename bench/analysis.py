@@ -124,7 +124,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--posts-per-second",
         type=float,
-        default=600,
+        default=1000,
         help="fresh texts generated per second of unique load (each wrk thread stops if its "
         "share runs out, and the run says so)",
     )
