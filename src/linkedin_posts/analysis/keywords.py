@@ -585,17 +585,18 @@ def extract_keywords(
     # Terms: a word lower-cased, without a final "s" when longer than three characters.
     term_ids: dict[str, int] = {}
     stop: list[bool] = []
-    tf: list[int] = []
-    tf_acronym: list[int] = []
-    tf_proper: list[int] = []
-    term_sentences: list[list[int]] = []  # the sentences a term is in
     # The co-occurrence graph (yake's networkx DiGraph): edge (left, right) at left*stride+right.
+    # No text has more terms than tokens: the per-term counts are made that long at once.
     stride = sum(map(len, sentences)) + 1
+    tf = [0] * stride
+    tf_acronym = [0] * stride
+    tf_proper = [0] * stride
+    term_sentences: list[list[int]] = []  # the sentences a term is in
     edges: dict[int, int] = {}
-    out_degree: list[int] = []
-    out_weight: list[int] = []
-    in_degree: list[int] = []
-    in_weight: list[int] = []
+    out_degree = [0] * stride
+    out_weight = [0] * stride
+    in_degree = [0] * stride
+    in_weight = [0] * stride
     # An n-gram that starts or ends with a stop word is never a keyword, so is not kept.
     candidates: dict[str, _Candidate] = {}
     # A token: its term (-1 for punctuation), lower case, whether it is tagged neither "u" nor
@@ -626,14 +627,7 @@ def extract_keywords(
                     if term is None:
                         term = term_ids[unique] = len(stop)
                         stop.append(stop_word)
-                        tf.append(0)
-                        tf_acronym.append(0)
-                        tf_proper.append(0)
                         term_sentences.append([])
-                        out_degree.append(0)
-                        out_weight.append(0)
-                        in_degree.append(0)
-                        in_weight.append(0)
                     token = (term, lower, ok, acronym, proper, stop[term])
                 tokens[word] = token
             term, lower, ok, acronym, proper, is_stop = token
@@ -701,11 +695,13 @@ def extract_keywords(
             block_ok.append(ok)
             block_stop.append(is_stop)
 
+    terms = len(stop)
+    del tf[terms:]
     return _ranked(
         candidates,
         stop=stop,
         tf=tf,
-        tf_case=[max(a, n) for a, n in zip(tf_acronym, tf_proper, strict=True)],
+        tf_case=[max(a, n) for a, n in zip(tf_acronym[:terms], tf_proper[:terms], strict=True)],
         term_sentences=term_sentences,
         degrees=(in_degree, in_weight, out_degree, out_weight),
         edges=edges,
