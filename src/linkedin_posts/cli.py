@@ -21,9 +21,9 @@ from linkedin_posts.config import InsecureSecretKeyError, Settings, get_settings
 SHUTDOWN_MARGIN_SECONDS = 5
 # How long a reload waits for a new worker to be ready before it keeps the old one.
 WORKER_READY_SECONDS = 60
-# uvicorn's httptools protocol, refusing beyond the app's in-flight cap before the app runs
-# (protection/server_shedding.py). An import string: the workers import it themselves.
-HTTP_PROTOCOL = "linkedin_posts.protection.server_shedding:SheddingHttpToolsProtocol"
+# uvicorn's httptools protocol, refusing beyond the app's in-flight cap and answering cached
+# reads before the app runs (server_protocol.py). An import string: the workers import it.
+HTTP_PROTOCOL = "linkedin_posts.server_protocol:ServerProtocol"
 # prometheus_client's own variable (see linkedin_posts.observability.metrics).
 METRICS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
 

@@ -18,7 +18,7 @@ from linkedin_posts.analysis.runner import AnalysisRunner
 from linkedin_posts.api import API_PREFIX, API_ROUTERS
 from linkedin_posts.auth.security import VerifiedTokens
 from linkedin_posts.body_limit import BodySizeLimitMiddleware
-from linkedin_posts.cache import open_cache
+from linkedin_posts.cache import front_door, open_cache
 from linkedin_posts.cache.content import open_content_cache
 from linkedin_posts.cache.front_door import CachedReadFrontDoor
 from linkedin_posts.cache.tiered import TieredCache
@@ -186,8 +186,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if runner is not None:
             runner.start()
         try:
-            # Lifespan state: `linkedin-posts serve`'s server refuses beyond our cap with it.
-            yield {server_shedding.STATE_KEY: server_shedding.ServerShedding(settings)}
+            # Lifespan state: `linkedin-posts serve`'s server (server_protocol.py) refuses beyond
+            # our cap with it, and answers cached reads through the front door.
+            shared: dict[str, Any] = {
+                server_shedding.STATE_KEY: server_shedding.ServerShedding(settings)
+            }
+            if isinstance(app, LinkedInPostsAPI) and app.front_door is not None:
+                shared[front_door.STATE_KEY] = app.front_door
+            yield shared
         finally:
             if runner is not None:
                 await runner.stop()

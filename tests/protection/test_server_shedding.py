@@ -21,7 +21,7 @@ from prometheus_client import REGISTRY
 
 from linkedin_posts import cli
 from linkedin_posts.main import create_app
-from linkedin_posts.protection.server_shedding import SheddingHttpToolsProtocol
+from linkedin_posts.server_protocol import ServerProtocol
 from tests.conftest import make_settings
 from tests.scaleout.cluster import free_port
 
@@ -29,7 +29,7 @@ HOST = "127.0.0.1"
 
 
 @contextmanager
-def running(app: FastAPI, http: Any = SheddingHttpToolsProtocol) -> Iterator[int]:
+def running(app: FastAPI, http: Any = ServerProtocol) -> Iterator[int]:
     """Serve `app` under uvicorn (serve's loop and protocol) in a thread; yield its port."""
     port = free_port()
     config = uvicorn.Config(
@@ -247,7 +247,7 @@ def test_requests_waiting_for_the_event_loop_count_against_the_cap(app_for: AppF
     entered = threading.Event()
     app = app_for(blocking_routes(entered), max_in_flight=4)
     app.state.entered = entered
-    statuses = burst_while_the_loop_is_busy(app, SheddingHttpToolsProtocol, 12)
+    statuses = burst_while_the_loop_is_busy(app, ServerProtocol, 12)
     assert sorted(statuses) == [200] * 4 + [503] * 8
 
 
@@ -280,4 +280,4 @@ def test_an_app_that_shares_no_cap_is_served_as_by_plain_uvicorn() -> None:
 def test_serve_runs_uvicorn_with_the_shedding_protocol() -> None:
     config = uvicorn.Config("linkedin_posts.main:create_app", http=cli.HTTP_PROTOCOL)
     config.load()
-    assert config.http_protocol_class is SheddingHttpToolsProtocol
+    assert config.http_protocol_class is ServerProtocol

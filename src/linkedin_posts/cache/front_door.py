@@ -38,7 +38,7 @@ from starlette.requests import Request
 from starlette.types import Message, Receive, Scope, Send
 from starlette_compress._utils import parse_accept_encoding  # the negotiation the stack uses
 
-from linkedin_posts import errors
+from linkedin_posts import errors, http1
 from linkedin_posts.analysis import service as analysis_service
 from linkedin_posts.analysis.router import router as analysis_router
 from linkedin_posts.analysis.schemas import LanguageCode
@@ -62,7 +62,10 @@ from linkedin_posts.protection.security_headers import security_headers
 from linkedin_posts.protection.trusted_hosts import TrustedHostMiddleware, host_name
 from linkedin_posts.ratelimit.dependencies import enforce, principal_identity
 from linkedin_posts.ratelimit.headers import limit_headers
+from linkedin_posts.ratelimit.limiter import RateLimiter
 
+# The lifespan state's key under which the server's protocol finds the front door.
+STATE_KEY = "front_door"
 PREFIX = "/v1/posts/"
 ANALYZE_PATH = "/v1/analyze"
 _LANGUAGES = frozenset(code.value for code in LanguageCode)
@@ -86,6 +89,7 @@ class Headers:
     host: str = ""
     origin: bool = False
     too_long_condition: bool = False
+    has_body: bool = False
 
 
 @dataclass(slots=True)
@@ -177,6 +181,57 @@ class CachedReadFrontDoor:
             in_flight.count -= 1
         return None
 
+    def answer_now(
+        self, scope: Scope, *, keep_alive: bool, default_headers: http1.Headers
+    ) -> bytes | None:
+        """The whole answer to a bodiless GET of a post in memory, given by the server's protocol
+        as soon as the headers are parsed (server_protocol.py); None when it takes waiting (the
+        rate limiter must ask Redis) or anything else `serve` would not answer from memory."""
+        path: str = scope["path"]
+        if (
+            scope["method"] != "GET"
+            or scope["query_string"]
+            or len(path) != _PATH_LENGTH
+            or not path.startswith(PREFIX)
+        ):
+            return None
+        state = self.app.state
+        if state.in_flight.full:
+            return None
+        headers = self._headers(scope)
+        if headers is None or headers.has_body:
+            return None
+        hit = self._lookup_post(state, headers, path[len(PREFIX) :])
+        if hit is None:
+            return None
+        started = time.perf_counter()
+        limiter: RateLimiter | None = state.rate_limiter
+        decision = None
+        if limiter is not None:
+            identity = principal_identity(hit.principal.id, hit.principal.api_key_id)
+            decision = limiter.admit_now(hit.route_class, identity)
+            if decision is None:
+                return None
+        request_id = self._start(scope, hit)
+        state_of(scope)["rate_limit"] = decision
+        status, response_headers, body = self._response(
+            hit, self._common_headers(state_of(scope), request_id, started)
+        )
+        bound = structlog.contextvars.bind_contextvars(request_id=request_id)
+        try:
+            self.context.record(
+                scope, status, time.perf_counter() - started, log_it=self.context.access_log
+            )
+        finally:
+            structlog.contextvars.reset_contextvars(**bound)
+        return http1.answer(
+            status,
+            response_headers,
+            body,
+            keep_alive=keep_alive,
+            default_headers=default_headers,
+        )
+
     def _headers(self, scope: Scope) -> Headers | None:
         """The headers a hit needs, or None when another layer would change the answer."""
         found = Headers()
@@ -195,6 +250,8 @@ class CachedReadFrontDoor:
                 return None  # CORS headers are the stack's to add
             elif name == b"content-type":
                 found.content_type = value
+            elif name == b"content-length" or name == b"transfer-encoding":
+                found.has_body = found.has_body or value != b"0"
             elif name == b"accept-encoding":
                 # Several fields read as one list, as the compression middleware reads them.
                 text = value.decode("latin-1")
@@ -258,20 +315,23 @@ class CachedReadFrontDoor:
         )
         return hit, replay
 
-    async def _answer(self, scope: Scope, receive: Receive, send: Send, hit: Hit) -> None:
-        started = time.perf_counter()
-        principal = hit.principal
+    def _start(self, scope: Scope, hit: Hit) -> str:
+        """The request's id; and what the stack leaves in the scope for the access log, the
+        metrics and the rate-limit headers."""
         request_id = accepted_request_id(scope)
-        # What the stack leaves for the access log, the metrics and the rate-limit headers.
         scope["app"] = self.app
         scope["route"] = hit.route
-        state = scope.setdefault("state", {})
-        state.update(
+        scope.setdefault("state", {}).update(
             request_id=request_id,
-            user_id=principal.id,
-            api_key_id=principal.api_key_id,
+            user_id=hit.principal.id,
+            api_key_id=hit.principal.api_key_id,
             cache=Level.L1.value,
         )
+        return request_id
+
+    async def _answer(self, scope: Scope, receive: Receive, send: Send, hit: Hit) -> None:
+        started = time.perf_counter()
+        request_id = self._start(scope, hit)
         bound = structlog.contextvars.bind_contextvars(request_id=request_id)
         if self.metrics_on:
             metrics.HTTP_REQUESTS_IN_FLIGHT.inc()
@@ -296,7 +356,7 @@ class CachedReadFrontDoor:
         started: float,
     ) -> int:
         request = Request(scope)
-        principal, response = hit.principal, hit.response
+        principal = hit.principal
         identity = principal_identity(principal.id, principal.api_key_id)
         try:
             await enforce(request, hit.route_class, identity)
@@ -315,17 +375,28 @@ class CachedReadFrontDoor:
 
             await refusal(scope, receive, send_with_headers)
             return refusal.status_code
+        status, headers, body = self._response(
+            hit, self._common_headers(state_of(scope), request_id, started)
+        )
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+        return status
+
+    def _response(
+        self, hit: Hit, common_headers: list[tuple[bytes, bytes]]
+    ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        """Status, headers and body of a hit, as the route and the compression middleware
+        would send them."""
+        response = hit.response
         if hit.etag is not None:
             self.app.state.cache.count_fast_hit()
-        headers = [*hit.headers, *self._common_headers(state_of(scope), request_id, started)]
+        headers = [*hit.headers, *common_headers]
         if (
             hit.etag is not None
             and hit.if_none_match is not None
             and etag_matches(hit.if_none_match, hit.etag)
         ):
-            await send({"type": "http.response.start", "status": 304, "headers": headers})
-            await send({"type": "http.response.body", "body": b""})
-            return 304
+            return 304, headers, b""
         body = response.body
         # As the compression middleware: a body too small to compress does not vary.
         if self.encoder is not None and len(body) >= self.encoder.minimum:
@@ -335,9 +406,7 @@ class CachedReadFrontDoor:
                 body = self.encoder.encode(response, coding)
                 headers.append((b"content-encoding", coding.encode()))
         headers.append((b"content-length", b"%d" % len(body)))
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
-        return 200
+        return 200, headers, body
 
     def _common_headers(
         self, state: dict[str, Any], request_id: str, started: float

@@ -9,12 +9,10 @@ the server"). uvicorn's tasks are the true count. Its own `limit_concurrency` co
 counts idle kept-alive connections (a thousand clients would be refused for being connected),
 and it logs a warning and runs an ASGI app for every refusal.
 
-So `linkedin-posts serve` runs uvicorn with `SheddingHttpToolsProtocol`: beyond LP_MAX_IN_FLIGHT
-tasks it writes the app's 503 `overloaded` problem (same body, Retry-After, security headers,
-request id, shed counter and request metrics) straight to the socket, without creating a task.
-The app hands its settings to the server through the lifespan state (ASGI's way for an app to
-share what it built at start-up), so the cap is the app's, and an app that shares none is
-served as by plain uvicorn.
+So `linkedin-posts serve`'s protocol (server_protocol.py), beyond LP_MAX_IN_FLIGHT tasks, writes
+the app's 503 `overloaded` problem (same body, Retry-After, security headers, request id, shed
+counter and request metrics) straight to the socket, without creating a task. The app hands
+ServerShedding to the server through the lifespan state, so the cap is the app's.
 """
 
 import asyncio
@@ -22,8 +20,8 @@ from typing import Any
 
 import orjson
 import structlog
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 
+from linkedin_posts import http1
 from linkedin_posts.config import Settings
 from linkedin_posts.errors import PROBLEM_CONTENT_TYPE, problem_document
 from linkedin_posts.observability import request_context
@@ -36,7 +34,6 @@ from linkedin_posts.protection.load_shedding import (
 from linkedin_posts.protection.security_headers import security_headers
 
 STATE_KEY = "server_shedding"
-_STATUS_LINE = b"HTTP/1.1 503 Service Unavailable\r\n"
 
 
 class ServerShedding:
@@ -75,38 +72,11 @@ class ServerShedding:
         elif self.metrics_on:
             request_context.record(scope, 503, 0.0, metrics_on=True, log_it=False)
         body = b"%s%s}" % (self.body_start, orjson.dumps(scope["path"]))
-        return b"".join(
-            [
-                _STATUS_LINE,
-                *(name + b": " + value + b"\r\n" for name, value in default_headers),
-                self.headers,
-                b"x-request-id: %s\r\ncontent-length: %d\r\n" % (request_id.encode(), len(body)),
-                b"" if keep_alive else b"connection: close\r\n",
-                b"\r\n",
-                body,
-            ]
+        return http1.answer(
+            503,
+            [(b"x-request-id", request_id.encode()), (b"content-length", b"%d" % len(body))],
+            body,
+            keep_alive=keep_alive,
+            default_headers=default_headers,
+            encoded_headers=self.headers,
         )
-
-
-class SheddingHttpToolsProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol, refusing at once beyond the app's in-flight cap."""
-
-    def _start_asgi_task(self, cycle: RequestResponseCycle, app: Any) -> None:
-        shedding: ServerShedding | None = self.app_state.get(STATE_KEY)
-        scope: dict[str, Any] = cycle.scope  # type: ignore[assignment]
-        if shedding is None or not shedding.refuses(scope, self.tasks):
-            super()._start_asgi_task(cycle, app)
-            return
-        self.transport.write(
-            shedding.refusal(
-                scope,
-                keep_alive=cycle.keep_alive,
-                default_headers=self.server_state.default_headers,
-            )
-        )
-        # As uvicorn ends a response: what is left of the body is read and dropped, and the
-        # connection serves its next request (or its queued pipelined one).
-        cycle.response_complete = True
-        if not cycle.keep_alive:
-            self.transport.close()
-        self.on_response_complete()

@@ -50,10 +50,7 @@ class RateLimiter:
             return windows.hit_local(self.store.local, quota, key, now)
         decided = self.reservations.take(quota, key, now)
         if decided is not None:
-            if self.reservations.refill_due(quota, key):
-                task = asyncio.get_running_loop().create_task(self._refill(quota, key))
-                self._refills.add(task)
-                task.add_done_callback(self._refills.discard)
+            self._refill_if_due(quota, key)
             return decided
 
         async def count(counters: Counters, shared: bool) -> Decision:
@@ -63,6 +60,35 @@ class RateLimiter:
             return await windows.hit(counters, self.local_quotas[route_class], key, now)
 
         return await self.store.run(count)
+
+    def admit_now(self, route_class: RouteClass, identity: str) -> Decision | None:
+        """The process ceiling and `hit` together, when they admit from this process's memory.
+
+        None, having counted nothing, when the decision needs Redis or would refuse: the request
+        then goes through `enforce`, which counts it once and answers the 429. For the server's
+        answers from memory (cache/front_door.py), which cannot wait.
+        """
+        now = self.clock()
+        ceiling = windows.window(self.process_ceiling, "process", now)
+        if self.process_counters.get_now(ceiling.key) >= self.process_ceiling.amount:
+            return None
+        key = limit_key(route_class, identity)
+        quota = self.quotas[route_class]
+        if self.store.shared is None:
+            decided = windows.admit_local(self.store.local, quota, key, now)
+        else:
+            decided = self.reservations.take_token(quota, key, now)
+            if decided is not None:
+                self._refill_if_due(quota, key)
+        if decided is not None:
+            self.process_counters.incr_now(ceiling.key, self.process_ceiling.period)
+        return decided
+
+    def _refill_if_due(self, quota: Quota, key: str) -> None:
+        if self.reservations.refill_due(quota, key):
+            task = asyncio.get_running_loop().create_task(self._refill(quota, key))
+            self._refills.add(task)
+            task.add_done_callback(self._refills.discard)
 
     async def _refill(self, quota: Quota, key: str) -> None:
         async def ask(counters: Counters, shared: bool) -> None:

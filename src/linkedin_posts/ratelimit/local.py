@@ -34,6 +34,9 @@ class LocalCounters:
         return count
 
     async def get(self, key: str) -> int:
+        return self.get_now(key)
+
+    def get_now(self, key: str) -> int:
         if self.expires.get(key, 0.0) <= self.clock():
             return 0
         return self.counts[key]

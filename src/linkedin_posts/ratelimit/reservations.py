@@ -70,6 +70,18 @@ class Reservations:
             return _decision(False, quota, held.count, 0, current.reset_after)
         return None
 
+    def take_token(self, quota: Quota, identity: str, now: float) -> Decision | None:
+        """An admission from a token this process holds; None, changing nothing, without one."""
+        held = self._held.get(identity)
+        if held is None or held.tokens == 0:
+            return None
+        current = windows.window(quota, identity, now)
+        if held.window != current.key:
+            return None
+        held.hits += 1
+        held.tokens -= 1
+        return _decision(True, quota, held.count, held.tokens, current.reset_after)
+
     async def reserve(
         self, counters: Counters, quota: Quota, identity: str, now: float
     ) -> Decision:

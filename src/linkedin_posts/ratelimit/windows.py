@@ -98,6 +98,16 @@ def hit_local(counters: LocalCounters, quota: Quota, identity: str, now: float) 
     return decide(quota, counters.incr_now(current.key, quota.period), current)
 
 
+def admit_local(
+    counters: LocalCounters, quota: Quota, identity: str, now: float
+) -> Decision | None:
+    """`hit_local` when it admits; None, counting nothing, when it would refuse."""
+    current = window(quota, identity, now)
+    if counters.get_now(current.key) >= quota.amount:
+        return None
+    return decide(quota, counters.incr_now(current.key, quota.period), current)
+
+
 def decide(quota: Quota, count: int, current: Window) -> Decision:
     return Decision(
         allowed=count <= quota.amount,

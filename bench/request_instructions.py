@@ -1,0 +1,284 @@
+"""Instructions per request in the HTTP server and the app, counted by valgrind.
+
+    .venv/bin/python bench/request_instructions.py
+    .venv/bin/python bench/request_instructions.py --apps cached_get,fastapi_hello --redis
+    .venv/bin/python bench/request_instructions.py --src /tmp/old/src
+
+What wrk measures here moves by ±20% from one run to the next (docs/benchmarks.md), so a change
+of a few percent in what a request costs cannot be seen with it. This counts instead, as
+bench/analysis_instructions.py does for the analysis: each app runs twice under
+`valgrind --tool=cachegrind`, in one process with `linkedin-posts serve`'s uvicorn protocol
+(cli.HTTP_PROTOCOL, uvloop, the settings `serve` passes) fed the bytes wrk would send through an
+in-memory transport; warmed up by --warmup requests and frozen (gc.freeze(), as the server after
+start); then no more requests, or --requests more. The difference of the two totals, divided by
+--requests, is one request's instructions. PYTHONHASHSEED=0 and `setarch -R` make the runs
+repeatable.
+
+Counted: uvicorn's parsing and writing, the app, and the event loop's turns between them. Not
+counted: the kernel (accepting, reading, writing the socket, epoll), which costs every app alike
+per request (one read, and one write per transport.write, counted and shown as `writes`), and the
+load generator.
+
+The apps:
+- `fastapi_hello`: bench/hello.py (the FastAPI hello-world of bench/cache.py);
+- `raw_hello`: bench/raw_hello.py (the raw ASGI one);
+- `cached_get`: the API's GET /v1/posts/{id}, every post already in memory, on a throwaway
+  PostgreSQL database seeded as `make bench` does (each request a random user's post with its
+  owner's key); `--redis` adds LP_REDIS_URL (the scale-out shape, as bench/cache.py runs it).
+
+Needs valgrind (`make bench` installs it with wrk).
+"""
+
+import argparse
+import asyncio
+import collections
+import gc
+import json
+import operator
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+BENCH_DIR = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH_DIR))
+
+APPS = ("fastapi_hello", "raw_hello", "cached_get")
+# operator.call (C: _operator_call) runs the measured requests and nothing else calls it, so
+# callgrind's --toggle-collect counts exactly what runs while it is on the stack.
+MARKER = operator.call
+MARKER_SYMBOL = "_operator_call"
+COLLECTED = re.compile(r"^summary:\s+(\d+)", re.MULTILINE)
+HOST = b"127.0.0.1:8000"
+REDIS_URL = "redis://127.0.0.1:6379/0"
+READ_LIMIT_OUT_OF_REACH = "100000000/minute"  # as bench/cache.py: counted, never refused
+
+
+class MemoryTransport(asyncio.Transport):
+    """A connection's transport that keeps what is written, as a socket's would send it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.written = bytearray()
+        self.writes = 0
+        self.closing = False
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self.written += data
+        self.writes += 1
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return {"peername": ("127.0.0.1", 50000), "sockname": ("127.0.0.1", 8000)}.get(
+            name, default
+        )
+
+    def is_closing(self) -> bool:
+        return self.closing
+
+    def close(self) -> None:
+        self.closing = True
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+
+def answered(transport: MemoryTransport) -> bool:
+    """Whether the transport holds one whole answer (status line, headers, a sized body)."""
+    head, found, body = bytes(transport.written).partition(b"\r\n\r\n")
+    if not found:
+        return False
+    length = re.search(rb"(?im)^content-length: *(\d+)", head)
+    return length is None or len(body) >= int(length.group(1))
+
+
+async def serve(app: Any, state: dict[str, Any], requests: list[bytes]) -> tuple[int, list[bytes]]:
+    """Each request through the server's protocol on one kept-alive connection: the writes of
+    the last answer, and each answer's status line and X-Cache header."""
+    import uvicorn
+    from uvicorn.server import ServerState
+
+    from linkedin_posts.cli import HTTP_PROTOCOL
+
+    config = uvicorn.Config(
+        app,
+        loop="none",
+        http=HTTP_PROTOCOL,
+        proxy_headers=False,
+        server_header=False,
+        access_log=False,
+        log_level="warning",
+        lifespan="off",
+    )
+    config.load()
+    protocol = config.http_protocol_class(  # type: ignore[call-arg]
+        config=config, server_state=ServerState(), app_state=state
+    )
+    transport = MemoryTransport()
+    protocol.connection_made(transport)
+    writes, seen = 0, []
+    for request in requests:
+        transport.written.clear()
+        transport.writes = 0
+        protocol.data_received(request)
+        # The event loop's turns are part of what is counted.
+        while not answered(transport) or protocol.tasks:  # noqa: ASYNC110
+            await asyncio.sleep(0)
+        cache = re.search(rb"(?im)^x-cache: *(\S+)", transport.written)
+        seen.append(transport.written[:12] + (b" " + cache.group(1) if cache else b""))
+        writes = transport.writes
+    protocol.connection_lost(None)
+    return writes, seen
+
+
+def request_bytes(path: str, api_key: str) -> bytes:
+    return f"GET {path} HTTP/1.1\r\nHost: {HOST.decode()}\r\nX-API-Key: {api_key}\r\n\r\n".encode()
+
+
+async def prepare(args: argparse.Namespace) -> tuple[Any, dict[str, Any], list[bytes]]:
+    """Start the app and warm it up: the app, its lifespan state, the measured requests."""
+    users = json.loads(Path(args.users).read_text())  # noqa: ASYNC240 (before any request)
+    rng = random.Random(7)
+    picks = [rng.choice(users) for _ in range(args.warmup + args.requests)]
+    if args.child == "cached_get":
+        from linkedin_posts.config import Settings
+        from linkedin_posts.main import create_app
+
+        settings = Settings(
+            _env_file=None,  # type: ignore[call-arg]
+            env="production",
+            database_url=args.database_url,
+            secret_key="x" * 48,
+            ratelimit_read=READ_LIMIT_OUT_OF_REACH,
+            access_log=False,
+            redis_url=REDIS_URL if args.redis else None,
+            # The embedded job runner looks for work every second, on the clock: under valgrind
+            # a run's seconds depend on what it counts, and that work is no request's.
+            jobs_enabled=False,
+        )
+        app: Any = create_app(settings)
+        # Every post of the run once, so that the measured requests are all hits.
+        warm = [request_bytes(f"/v1/posts/{p}", u["api_key"]) for u in users for p in u["posts"]]
+        paths = [f"/v1/posts/{rng.choice(u['posts'])}" for u in picks]
+    else:
+        module = "hello" if args.child == "fastapi_hello" else "raw_hello"
+        app = __import__(module).app
+        warm, paths = [], ["/"] * len(picks)
+    requests = [request_bytes(path, u["api_key"]) for path, u in zip(paths, picks, strict=True)]
+    state: dict[str, Any] = {}
+    lifespan = getattr(getattr(app, "router", None), "lifespan_context", None)
+    if lifespan is not None:
+        # Left open: the process ends without a shutdown (see child). Kept referenced: a
+        # collected context manager would close the pools.
+        app.running_lifespan = lifespan(app)
+        state = dict(await app.running_lifespan.__aenter__() or {})
+    await serve(app, state, warm + requests[: args.warmup])
+    await asyncio.sleep(0.2)  # let what the warm-up set off (refills, invalidations) finish
+    return app, state, requests[args.warmup :]
+
+
+def child(args: argparse.Namespace) -> None:
+    """The measured process: what runs inside MARKER is what callgrind counts."""
+    import uvloop
+
+    loop = uvloop.new_event_loop()
+    asyncio.set_event_loop(loop)
+    app, state, requests = loop.run_until_complete(prepare(args))
+    gc.freeze()  # as the server does after start
+    writes, seen = MARKER(loop.run_until_complete, serve(app, state, requests))
+    answers = collections.Counter(answer.decode() for answer in seen)
+    print(json.dumps({"writes": writes, "answers": answers}), flush=True)
+    # No shutdown: closing pools and freeing memory is not the requests' cost.
+    os._exit(0)
+
+
+def instructions(app: str, args: argparse.Namespace) -> tuple[int, dict[str, Any]]:
+    """The instructions counted inside MARKER in one run of `app`, and what it answered."""
+    env = {**os.environ, "PYTHONHASHSEED": "0"}
+    if args.src is not None:
+        env["PYTHONPATH"] = str(args.src.resolve())  # before the editable install on sys.path
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "callgrind.out"
+        command = [
+            "setarch", "-R", "valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
+            f"--toggle-collect={MARKER_SYMBOL}",
+            sys.executable, __file__, "--child", app, "--users", str(args.users),
+            "--database-url", args.database_url, "--warmup", str(args.warmup),
+            "--requests", str(args.requests), *(["--redis"] if args.redis else []),
+        ]  # fmt: skip
+        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=1800)
+        found = COLLECTED.search(out.read_text()) if out.exists() else None
+        if done.returncode != 0 or found is None:
+            raise SystemExit(f"{app}: valgrind failed:\n{done.stdout[-2000:]}{done.stderr[-3000:]}")
+        if args.keep:
+            shutil.copy(out, args.keep / f"callgrind.{app}.out")
+    return int(found.group(1)), json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--apps", default=",".join(APPS), help="comma-separated, of: " + ", ".join(APPS)
+    )
+    parser.add_argument("--requests", type=int, default=2000, help="requests measured per app")
+    parser.add_argument("--warmup", type=int, default=300, help="requests served before")
+    parser.add_argument(
+        "--redis", action="store_true", help=f"the API with LP_REDIS_URL={REDIS_URL}"
+    )
+    parser.add_argument("--src", type=Path, help="another checkout's src directory to measure")
+    parser.add_argument(
+        "--server-url", default="postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+    )
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--users", help=argparse.SUPPRESS)
+    parser.add_argument("--database-url", default="", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--keep", type=Path, help="keep callgrind's output here (callgrind_annotate reads it)"
+    )
+    args = parser.parse_args()
+    if args.child:
+        child(args)
+        return
+    if shutil.which("valgrind") is None or shutil.which("setarch") is None:
+        raise SystemExit("valgrind is not installed: `make bench` installs it")
+    apps = [app for app in args.apps.split(",") if app]
+    if set(apps) - set(APPS) or args.requests < 1:
+        parser.error(f"apps are of {APPS}; --requests must be >= 1")
+    import seed
+
+    name = seed.random_database_name()
+    seed.create_database(args.server_url, name)
+    try:
+        args.database_url = seed.database_url_for(args.server_url, name)
+        seed.migrate(args.database_url, seed.clean_env())
+        seeded = seed.seed(args.database_url, users=20, posts_per_user=10).users
+        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as file:
+            json.dump([{"api_key": u.api_key, "posts": u.post_ids} for u in seeded], file)
+        args.users = file.name
+        code = args.src.resolve() if args.src else BENCH_DIR.parent / "src"
+        shape = "PostgreSQL + Redis" if args.redis else "PostgreSQL, no Redis"
+        print(f"code: {code}; {args.requests} requests per app after {args.warmup}; {shape}")
+        print("| app | K instructions per request | writes per answer | answers |")
+        print("|---|---:|---:|---|")
+        for app in apps:
+            counted, seen = instructions(app, args)
+            per_request = counted / args.requests / 1e3
+            answers = ", ".join(f"{answer}: {n}" for answer, n in seen["answers"].items())
+            print(f"| {app} | {per_request:.1f} | {seen['writes']} | {answers} |", flush=True)
+    finally:
+        seed.drop_database(args.server_url, name)
+        if args.users:
+            Path(args.users).unlink(missing_ok=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,71 @@
+"""`linkedin-posts serve`'s HTTP protocol: uvicorn's httptools one, answering two kinds of request
+itself, as soon as their headers are parsed, without an ASGI task:
+
+- beyond the app's in-flight cap, the 503 `overloaded` refusal (protection/server_shedding.py);
+- a GET of a post this process holds in memory, for a caller it knows (cache/front_door.py,
+  `answer_now`), with everything the app's stack would add: request id, rate limit and its
+  headers, security headers, compression, ETag/304, access log and metrics.
+
+A cached read is the service's most frequent request and costs little next to the ASGI round
+it would otherwise take: a task, a scope handed through the app's middleware, two `send`
+messages whose headers uvicorn checks one by one. Answered here it is one write
+(docs/benchmarks.md, "Cached reads answered by the server").
+
+The app hands what the protocol needs to it through the lifespan state (ASGI's way for an app to
+share what it built at start-up), so an app that shares nothing is served as by plain uvicorn.
+Anything the protocol cannot answer at once (the rate limiter must ask Redis, a refusal, a miss,
+a request with a body) goes to the app as usual.
+"""
+
+from typing import Any
+
+import structlog
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
+
+from linkedin_posts.cache import front_door
+from linkedin_posts.protection import server_shedding
+
+logger = structlog.get_logger(__name__)
+
+
+class ServerProtocol(HttpToolsProtocol):
+    def _start_asgi_task(self, cycle: RequestResponseCycle, app: Any) -> None:
+        answer = self._answer_now(cycle) if self._may_answer_now() else None
+        if answer is None:
+            super()._start_asgi_task(cycle, app)
+            return
+        self.transport.write(answer)
+        # As uvicorn ends a response: what is left of the body is read and dropped, and the
+        # connection serves its next request (or its queued pipelined one).
+        cycle.response_complete = True
+        if not cycle.keep_alive:
+            self.transport.close()
+        self.on_response_complete()
+
+    def _may_answer_now(self) -> bool:
+        # A pipelined request is started from on_response_complete: answering it here would
+        # recurse into the next one, as deep as the client pipelines. And a client that does not
+        # read its answers gets no more written until it does, as uvicorn's `send` waits.
+        return not self.pipeline and not self.flow.write_paused
+
+    def _answer_now(self, cycle: RequestResponseCycle) -> bytes | None:
+        scope: dict[str, Any] = cycle.scope  # type: ignore[assignment]
+        default_headers = self.server_state.default_headers
+        shedding: server_shedding.ServerShedding | None = self.app_state.get(
+            server_shedding.STATE_KEY
+        )
+        if shedding is not None and shedding.refuses(scope, self.tasks):
+            return shedding.refusal(
+                scope, keep_alive=cycle.keep_alive, default_headers=default_headers
+            )
+        door: front_door.CachedReadFrontDoor | None = self.app_state.get(front_door.STATE_KEY)
+        if door is None:
+            return None
+        try:
+            return door.answer_now(
+                scope, keep_alive=cycle.keep_alive, default_headers=default_headers
+            )
+        except Exception:
+            # The app answers it instead, with its own error handling.
+            logger.exception("answering a cached read in the server failed")
+            return None
