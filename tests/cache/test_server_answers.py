@@ -265,9 +265,15 @@ async def test_with_redis_the_server_spends_only_what_the_shared_counter_granted
     database: str,
 ) -> None:
     # A quota large enough to be taken in batches (ratelimit/reservations.py: smaller ones go to
-    # Redis request by request, so the server never answers them).
+    # Redis request by request, so the server never answers them), in a window the run does not
+    # outlast; and a Redis timeout no busy machine reaches, as a timeout would fall back to this
+    # process's own count (the documented fail-open) and admit more.
     with serving(
-        database, redis_url=REDIS_URL, ratelimit_read="600/minute", ratelimit_auth="100000/minute"
+        database,
+        redis_url=REDIS_URL,
+        redis_timeout_seconds=10,
+        ratelimit_read="600/hour",
+        ratelimit_auth="100000/minute",
     ) as server:
         bearer, key = account_with_key(server.client)
         url = f"/v1/posts/{new_post(server.client, bearer)}"
@@ -300,3 +306,31 @@ async def test_a_failure_in_the_server_answer_is_left_to_the_app(
         assert (answer.status_code, answer.headers["X-Cache"]) == (200, "HIT-L1")
         assert server.client.get(url, headers=bearer).status_code == 200
         assert server.answered[-1] is True
+
+
+async def test_the_server_answer_is_logged_as_the_apps_with_its_request_id(
+    database: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with serving(database, log_format="json") as server:
+        bearer, key = account_with_key(server.client)
+        url = f"/v1/posts/{new_post(server.client, bearer)}"
+        assert server.client.get(url, headers=key).status_code == 200
+        capsys.readouterr()
+
+        echoed = server.client.get(url, headers={**key, "X-Request-ID": "req-7.a"})
+        generated = server.client.get(url, headers=key)
+
+        assert server.answered[-2:] == [True, True]
+        assert echoed.headers["X-Request-ID"] == "req-7.a"
+        captured = capsys.readouterr().err.splitlines()
+        lines = [orjson.loads(line) for line in captured if line.startswith("{")]
+        access = [line for line in lines if line.get("logger") == "linkedin_posts.access"]
+        assert [line["request_id"] for line in access] == [
+            "req-7.a",
+            generated.headers["X-Request-ID"],
+        ]
+        for line in access:
+            assert line["route"] == "/v1/posts/{post_id}"
+            assert (line["status"], line["cache"], line["method"]) == (200, "HIT-L1", "GET")
+            assert line["api_key_id"] is not None
+            assert line["user_id"] is not None

@@ -42,6 +42,7 @@ from linkedin_posts import errors, http1
 from linkedin_posts.analysis import service as analysis_service
 from linkedin_posts.analysis.router import router as analysis_router
 from linkedin_posts.analysis.schemas import LanguageCode
+from linkedin_posts.api import API_PREFIX
 from linkedin_posts.auth import security
 from linkedin_posts.auth.schemas import Principal
 from linkedin_posts.cache import keys
@@ -150,6 +151,7 @@ class CachedReadFrontDoor:
         self.max_body_bytes = settings.max_body_bytes
         # The routers' own paths (their prefix included, the app's /v1 not).
         self.post_route = _route(posts_router.routes, "/posts/{post_id}", "GET")
+        self.post_template = API_PREFIX + self.post_route.path  # as route_template finds it
         self.analyze_route = _route(analysis_router.routes, "/analyze", "POST")
 
     async def serve(self, scope: Scope, receive: Receive, send: Send) -> Receive | None:
@@ -217,13 +219,13 @@ class CachedReadFrontDoor:
         status, response_headers, body = self._response(
             hit, self._common_headers(state_of(scope), request_id, started)
         )
-        bound = structlog.contextvars.bind_contextvars(request_id=request_id)
-        try:
-            self.context.record(
-                scope, status, time.perf_counter() - started, log_it=self.context.access_log
-            )
-        finally:
-            structlog.contextvars.reset_contextvars(**bound)
+        elapsed = time.perf_counter() - started
+        if self.context.access_log:
+            # The access line is all this request logs: nothing else to bind the id for.
+            with structlog.contextvars.bound_contextvars(request_id=request_id):
+                self.context.record(scope, status, elapsed, log_it=True, route=self.post_template)
+        else:
+            self.context.record(scope, status, elapsed, log_it=False, route=self.post_template)
         return http1.answer(
             status,
             response_headers,

@@ -134,13 +134,24 @@ class RequestContextMiddleware:
                 self.record(scope, status, elapsed, log_it=log_it)
             structlog.contextvars.reset_contextvars(**bound)
 
-    def record(self, scope: Scope, status: int, elapsed: float, *, log_it: bool) -> None:
-        record(scope, status, elapsed, metrics_on=self.metrics_on, log_it=log_it)
+    def record(
+        self, scope: Scope, status: int, elapsed: float, *, log_it: bool, route: str | None = None
+    ) -> None:
+        record(scope, status, elapsed, metrics_on=self.metrics_on, log_it=log_it, route=route)
 
 
-def record(scope: Scope, status: int, elapsed: float, *, metrics_on: bool, log_it: bool) -> None:
-    """Count an answered request and write its access line (`log_it`)."""
-    route = route_template(scope)
+def record(
+    scope: Scope,
+    status: int,
+    elapsed: float,
+    *,
+    metrics_on: bool,
+    log_it: bool,
+    route: str | None = None,
+) -> None:
+    """Count an answered request and write its access line (`log_it`); `route`: its template,
+    when the caller knows it (else found from the scope's route)."""
+    route = route or route_template(scope)
     method = metrics.method_label(scope["method"])
     if metrics_on:
         metrics.count_request(method, route, status, elapsed)
