@@ -24,7 +24,10 @@ The apps:
 - `raw_hello`: bench/raw_hello.py (the raw ASGI one);
 - `cached_get`: the API's GET /v1/posts/{id}, every post already in memory, on a throwaway
   PostgreSQL database seeded as `make bench` does (each request a random user's post with its
-  owner's key); `--redis` adds LP_REDIS_URL (the scale-out shape, as bench/cache.py runs it).
+  owner's key); `--redis` adds LP_REDIS_URL (the scale-out shape, as bench/cache.py runs it);
+- `cached_get_unprotected`: the same without the protection stack, as bench/overload.py's "off"
+  server (bench/apps.py's `unprotected`: no rate limiter, compression or protection middleware):
+  with `cached_get`, what protection costs a cached read.
 
 Needs valgrind (`make bench` installs it with wrk).
 """
@@ -48,7 +51,7 @@ from typing import Any
 BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR))
 
-APPS = ("fastapi_hello", "raw_hello", "cached_get")
+APPS = ("fastapi_hello", "raw_hello", "cached_get", "cached_get_unprotected")
 # operator.call (C: _operator_call) runs the measured requests and nothing else calls it, so
 # callgrind's --toggle-collect counts exactly what runs while it is on the stack.
 MARKER = operator.call
@@ -147,10 +150,11 @@ async def prepare(args: argparse.Namespace) -> tuple[Any, dict[str, Any], list[b
     users = json.loads(Path(args.users).read_text())  # noqa: ASYNC240 (before any request)
     rng = random.Random(7)
     picks = [rng.choice(users) for _ in range(args.warmup + args.requests)]
-    if args.child == "cached_get":
+    if args.child.startswith("cached_get"):
         from linkedin_posts.config import Settings
         from linkedin_posts.main import create_app
 
+        unprotected = args.child == "cached_get_unprotected"
         settings = Settings(
             _env_file=None,  # type: ignore[call-arg]
             env="production",
@@ -162,8 +166,14 @@ async def prepare(args: argparse.Namespace) -> tuple[Any, dict[str, Any], list[b
             # The embedded job runner looks for work every second, on the clock: under valgrind
             # a run's seconds depend on what it counts, and that work is no request's.
             jobs_enabled=False,
+            # bench/apps.py's `unprotected`, as bench/overload.py's "off" server.
+            **({"ratelimit_enabled": False, "compression_enabled": False} if unprotected else {}),
         )
         app: Any = create_app(settings)
+        if unprotected:
+            from apps import PROTECTION
+
+            app.user_middleware = [m for m in app.user_middleware if m.cls not in PROTECTION]
         # Every post of the run once, so that the measured requests are all hits.
         warm = [request_bytes(f"/v1/posts/{p}", u["api_key"]) for u in users for p in u["posts"]]
         paths = [f"/v1/posts/{rng.choice(u['posts'])}" for u in picks]

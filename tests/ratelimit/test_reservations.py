@@ -105,6 +105,25 @@ async def test_past_the_quota_the_rest_of_the_window_is_refused_from_memory(
     assert (await decide(process, shared, quota, clock.now)).allowed
 
 
+async def test_a_steady_identity_starts_its_next_window_with_full_batches(
+    clock: FakeClock,
+) -> None:
+    quota = Quota(amount=1_000_000, period=60)
+    shared = CountingCounters(clock)
+    process = Reservations(instances=2)
+    for _ in range(1000):
+        last = await decide(process, shared, quota, clock.now)
+    clock.advance(last.reset_after + 0.01)  # the next window, the same sender going on
+    before = shared.increments
+
+    decisions = [await decide(process, shared, quota, clock.now) for _ in range(256)]
+
+    assert all(d.allowed for d in decisions)
+    # Batches of 64 from its first request: 4 increments, where a ramp from a batch of one
+    # (a new identity) takes about 30.
+    assert shared.increments - before == 4
+
+
 class RoundTripCounters(LocalCounters):
     """The shared counter as Redis is to a process: each increment takes an event-loop turn.
 

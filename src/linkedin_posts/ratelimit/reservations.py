@@ -24,15 +24,19 @@ from dataclasses import dataclass
 from linkedin_posts.ratelimit import windows
 from linkedin_posts.ratelimit.windows import Counters, Decision, Quota
 
-# Requests of one identity in one window, in this process, before it batches at all; the
-# batch then grows with the identity's demand, up to MAX_BATCH.
-DEMAND_PER_TOKEN = 8
+# The batch grows with the identity's demand: one admission reserved per this many of its
+# requests in the window so far, in this process, up to MAX_BATCH. Until the first batch of two,
+# each request waits for Redis; at 8 a new sender's first 16 did, which made the p99 of a
+# loaded process's cached reads (docs/benchmarks.md, "Cached reads answered by the server").
+DEMAND_PER_TOKEN = 2
 MAX_BATCH = 64
 # A batch is at most this fraction of the budget left (as last seen), split between instances:
 # the tokens a process may strand are few, and small quotas (under 32 a window with two
 # instances) are never batched, so their RateLimit-Remaining stays exact.
 BUDGET_SHARE = 16
 SWEEP_INTERVAL_SECONDS = 1.0
+# How long after its window an identity's demand is remembered for its next window.
+DEMAND_KEPT_SECONDS = 5.0
 # The next batch is asked for when this share of the last one is left (tokens <= batch // 2).
 REFILL_WHEN_LEFT = 2
 
@@ -90,7 +94,13 @@ class Reservations:
         current = windows.window(quota, identity, now)
         held = self._held.get(identity)
         if held is None or held.window != current.key:
-            held = self._held[identity] = _Held(current.key, now + current.reset_after, hits=1)
+            # The identity's demand carries over from its last window: a steady sender gets
+            # full batches at once, instead of a ramp whose first requests each wait for Redis
+            # (at every window's start, they made most of a loaded process's p99).
+            demand = min(held.hits, MAX_BATCH * DEMAND_PER_TOKEN) if held is not None else 0
+            held = self._held[identity] = _Held(
+                current.key, now + current.reset_after, hits=demand + 1
+            )
         count, granted = await self._ask(counters, quota, current, held)
         if granted == 0:
             return _decision(False, quota, count, 0, current.reset_after)
@@ -140,7 +150,12 @@ class Reservations:
         return max(1, min(MAX_BATCH, by_demand, by_budget))
 
     def _sweep(self, now: float) -> None:
-        ended = [identity for identity, held in self._held.items() if held.ends_at <= now]
+        # Kept a little past their window for the demand they carry over (reserve).
+        ended = [
+            identity
+            for identity, held in self._held.items()
+            if held.ends_at + DEMAND_KEPT_SECONDS <= now
+        ]
         for identity in ended:
             del self._held[identity]
         self._next_sweep = now + SWEEP_INTERVAL_SECONDS
