@@ -37,8 +37,7 @@ class RateLimiter:
         self.local_quotas = {name: q.share(expected_instances) for name, q in quotas.items()}
         self.process_ceiling = process_ceiling
         self.process_counters = LocalCounters(clock)
-        self._ceiling = windows.Window(key="", reset_after=0.0)
-        self._ceiling_ends_at = 0.0
+        self.current_windows = windows.CurrentWindows()
         self.reservations = Reservations(instances=expected_instances)
         self.clock = clock
         self._refills: set[asyncio.Task[None]] = set()
@@ -71,28 +70,22 @@ class RateLimiter:
         answers from memory (cache/front_door.py), which cannot wait.
         """
         now = self.clock()
-        ceiling = self._ceiling_window(now)
-        if self.process_counters.get_now(ceiling.key) >= self.process_ceiling.amount:
+        ceiling = self.process_ceiling
+        ceiling_key, _ = self.current_windows.of(ceiling, "process", now)
+        if self.process_counters.get_now(ceiling_key, now) >= ceiling.amount:
             return None
         key = limit_key(route_class, identity)
         quota = self.quotas[route_class]
         if self.store.shared is None:
-            decided = windows.admit_local(self.store.local, quota, key, now)
+            window_key, ends_at = self.current_windows.of(quota, key, now)
+            decided = windows.admit_local(self.store.local, quota, window_key, ends_at, now)
         else:
             decided = self.reservations.take_token(quota, key, now)
             if decided is not None:
                 self._refill_if_due(quota, key)
         if decided is not None:
-            self.process_counters.incr_now(ceiling.key, self.process_ceiling.period)
+            self.process_counters.incr_now(ceiling_key, ceiling.period, now=now)
         return decided
-
-    def _ceiling_window(self, now: float) -> windows.Window:
-        """The ceiling's current window, computed once per window rather than per request."""
-        current = self._ceiling
-        if not 0 < self._ceiling_ends_at - now <= self.process_ceiling.period:
-            current = self._ceiling = windows.window(self.process_ceiling, "process", now)
-            self._ceiling_ends_at = now + current.reset_after
-        return current
 
     def _refill_if_due(self, quota: Quota, key: str) -> None:
         if self.reservations.refill_due(quota, key):

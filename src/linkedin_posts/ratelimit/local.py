@@ -21,8 +21,9 @@ class LocalCounters:
     async def incr(self, key: str, expiry: int, amount: int = 1) -> int:
         return self.incr_now(key, expiry, amount)
 
-    def incr_now(self, key: str, expiry: int, amount: int = 1) -> int:
-        now = self.clock()
+    def incr_now(self, key: str, expiry: int, amount: int = 1, now: float | None = None) -> int:
+        if now is None:
+            now = self.clock()
         if now >= self.next_sweep:
             self._sweep(now)
         if self.expires.get(key, 0.0) <= now:
@@ -36,8 +37,8 @@ class LocalCounters:
     async def get(self, key: str) -> int:
         return self.get_now(key)
 
-    def get_now(self, key: str) -> int:
-        if self.expires.get(key, 0.0) <= self.clock():
+    def get_now(self, key: str, now: float | None = None) -> int:
+        if self.expires.get(key, 0.0) <= (self.clock() if now is None else now):
             return 0
         return self.counts[key]
 

@@ -98,14 +98,40 @@ def hit_local(counters: LocalCounters, quota: Quota, identity: str, now: float) 
     return decide(quota, counters.incr_now(current.key, quota.period), current)
 
 
+class CurrentWindows:
+    """Each counter's current window (its key and end), computed once per window, not per
+    request: for the server's answers from memory (RateLimiter.admit_now), the hot path."""
+
+    LIMIT = 16_384  # counters remembered; past it, all are forgotten and computed again
+
+    def __init__(self) -> None:
+        self._known: dict[str, tuple[str, float]] = {}
+
+    def of(self, quota: Quota, identity: str, now: float) -> tuple[str, float]:
+        known = self._known.get(identity)
+        if known is not None and 0 < known[1] - now <= quota.period:
+            return known
+        current = window(quota, identity, now)
+        if len(self._known) >= self.LIMIT:
+            self._known.clear()
+        known = self._known[identity] = (current.key, now + current.reset_after)
+        return known
+
+
 def admit_local(
-    counters: LocalCounters, quota: Quota, identity: str, now: float
+    counters: LocalCounters, quota: Quota, key: str, ends_at: float, now: float
 ) -> Decision | None:
-    """`hit_local` when it admits; None, counting nothing, when it would refuse."""
-    current = window(quota, identity, now)
-    if counters.get_now(current.key) >= quota.amount:
+    """`hit_local` in the window `key` (ending at `ends_at`) when it admits; None, counting
+    nothing, when it would refuse."""
+    if counters.get_now(key, now) >= quota.amount:
         return None
-    return decide(quota, counters.incr_now(current.key, quota.period), current)
+    count = counters.incr_now(key, quota.period, now=now)
+    return Decision(
+        allowed=True,
+        limit=quota.amount,
+        remaining=max(0, quota.amount - count),
+        reset_after=ends_at - now,
+    )
 
 
 def decide(quota: Quota, count: int, current: Window) -> Decision:
