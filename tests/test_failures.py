@@ -87,6 +87,19 @@ async def test_an_unreachable_database_is_a_503_problem_with_retry_after() -> No
                 assert int(response.headers["Retry-After"]) > 0
 
 
+async def test_a_sqlite_file_that_cannot_be_opened_is_a_503_not_a_500(tmp_path: Any) -> None:
+    """The embedded shape's database out of reach: its directory is gone."""
+    app = create_app(make_settings(f"sqlite+aiosqlite:///{tmp_path / 'gone' / 'db.sqlite'}"))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            body = {"email": "someone@example.com", "password": "correct horse battery staple"}
+            response = await client.post("/v1/auth/register", json=body)
+            assert_problem(response, 503, "database_unavailable")
+            assert int(response.headers["Retry-After"]) > 0
+            assert (await client.get("/health/ready")).status_code == 503
+
+
 async def test_an_unexpected_error_is_a_500_problem_that_reveals_nothing(
     settings: Settings,
 ) -> None:

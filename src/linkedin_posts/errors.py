@@ -235,11 +235,22 @@ DATABASE_RETRY_AFTER_SECONDS = 2
 UNAVAILABLE_SQLSTATES = ("53", "57P01", "57P02", "57P03")
 
 
+# SQLite's file out of reach: it cannot be opened (its directory is gone or unreadable), the disk
+# fails or is full, or another process holds the lock past the busy timeout. Extended codes
+# (SQLITE_IOERR_WRITE, SQLITE_CANTOPEN_ISDIR, ...) start with these.
+UNAVAILABLE_SQLITE_ERRORS = ("SQLITE_CANTOPEN", "SQLITE_IOERR", "SQLITE_FULL", "SQLITE_BUSY")
+
+
 def is_database_unavailable(exc: BaseException) -> bool:
     """Whether the database is out of reach (down, restarting, full): not our bug."""
     if isinstance(exc, sa_exc.DBAPIError):
         sqlstate = getattr(exc.orig, "sqlstate", None) or ""
-        if exc.connection_invalidated or sqlstate.startswith(UNAVAILABLE_SQLSTATES):
+        sqlite_error = getattr(exc.orig, "sqlite_errorname", None) or ""
+        if (
+            exc.connection_invalidated
+            or sqlstate.startswith(UNAVAILABLE_SQLSTATES)
+            or sqlite_error.startswith(UNAVAILABLE_SQLITE_ERRORS)
+        ):
             return True
     # asyncpg's connect raises OSError subclasses unwrapped; the pool raises TimeoutError.
     return isinstance(exc, sa_exc.TimeoutError | sa_exc.DisconnectionError | ConnectionError)
