@@ -105,23 +105,31 @@ async def test_past_the_quota_the_rest_of_the_window_is_refused_from_memory(
     assert (await decide(process, shared, quota, clock.now)).allowed
 
 
-async def test_a_steady_identity_starts_its_next_window_with_full_batches(
-    clock: FakeClock,
+@pytest.mark.parametrize(
+    ("pause", "increments"),
+    [
+        # Going on, or back within a window's length: batches of 64 from its first request.
+        (0.01, 4),
+        (59.0, 4),
+        # Back later: it ramps up again like a new identity, from a batch of one.
+        (61.0, 14),
+    ],
+)
+async def test_an_identity_that_sent_much_gets_full_batches_in_its_next_window(
+    clock: FakeClock, pause: float, increments: int
 ) -> None:
     quota = Quota(amount=1_000_000, period=60)
     shared = CountingCounters(clock)
     process = Reservations(instances=2)
     for _ in range(1000):
         last = await decide(process, shared, quota, clock.now)
-    clock.advance(last.reset_after + 0.01)  # the next window, the same sender going on
+    clock.advance(last.reset_after + pause)  # a window that starts after its own ended
     before = shared.increments
 
     decisions = [await decide(process, shared, quota, clock.now) for _ in range(256)]
 
     assert all(d.allowed for d in decisions)
-    # Batches of 64 from its first request: 4 increments, where a ramp from a batch of one
-    # (a new identity) takes about 30.
-    assert shared.increments - before == 4
+    assert shared.increments - before == increments
 
 
 class RoundTripCounters(LocalCounters):

@@ -35,8 +35,6 @@ MAX_BATCH = 64
 # instances) are never batched, so their RateLimit-Remaining stays exact.
 BUDGET_SHARE = 16
 SWEEP_INTERVAL_SECONDS = 1.0
-# How long after its window an identity's demand is remembered for its next window.
-DEMAND_KEPT_SECONDS = 5.0
 # The next batch is asked for when this share of the last one is left (tokens <= batch // 2).
 REFILL_WHEN_LEFT = 2
 
@@ -45,6 +43,10 @@ REFILL_WHEN_LEFT = 2
 class _Held:
     window: str
     ends_at: float
+    # Kept until then, one window's length after its own, for the demand it carries over to
+    # the identity's next window (reserve): a client that pauses and comes back gets its
+    # batches at once, instead of its first requests waiting for Redis again.
+    forget_at: float
     hits: int = 0  # this window's requests of the identity in this process
     tokens: int = 0  # admissions granted by the counter and not used yet
     count: int = 0  # the counter's value at the last increment
@@ -98,8 +100,9 @@ class Reservations:
             # full batches at once, instead of a ramp whose first requests each wait for Redis
             # (at every window's start, they made most of a loaded process's p99).
             demand = min(held.hits, MAX_BATCH * DEMAND_PER_TOKEN) if held is not None else 0
+            ends_at = now + current.reset_after
             held = self._held[identity] = _Held(
-                current.key, now + current.reset_after, hits=demand + 1
+                current.key, ends_at, ends_at + quota.period, hits=demand + 1
             )
         count, granted = await self._ask(counters, quota, current, held)
         if granted == 0:
@@ -150,12 +153,7 @@ class Reservations:
         return max(1, min(MAX_BATCH, by_demand, by_budget))
 
     def _sweep(self, now: float) -> None:
-        # Kept a little past their window for the demand they carry over (reserve).
-        ended = [
-            identity
-            for identity, held in self._held.items()
-            if held.ends_at + DEMAND_KEPT_SECONDS <= now
-        ]
+        ended = [identity for identity, held in self._held.items() if held.forget_at <= now]
         for identity in ended:
             del self._held[identity]
         self._next_sweep = now + SWEEP_INTERVAL_SECONDS
