@@ -30,19 +30,18 @@ RETRY_SECONDS = 0.2
 DEAF_TTL_SECONDS = 0.5
 PING_SECONDS = 0.2
 PAUSE_MS = 3000
-# The invalidation listener counts the channel lost after three silent pings (cache/bus.py):
-# the longest another process can go on trusting its memory unaware.
-DEAF_DETECTION_SECONDS = 3 * PING_SECONDS
 HEAL_WITHIN_SECONDS = 10.0
 # For the polling itself and a busy CI machine; still well below the seconds a bug would show.
 STALE_SLACK_SECONDS = 0.5
 # What a reader may serve a replaced version for while Redis is gone: the short TTL of what it
 # kept unaware, plus the slack. The polling gives up there, as the final assertion does.
 STALE_BOUND = DEAF_TTL_SECONDS + STALE_SLACK_SECONDS
-# During a pause B hears nothing and does not know it: it trusts its memory until the listener
-# gives up (three pings), then reads Redis, which may still hold what A's pending delete would
-# remove, and keeps that for the deaf TTL once A's retry has gone out unheard.
-STALE_AFTER_PAUSE_BOUND = DEAF_DETECTION_SECONDS + 1.0 + RETRY_SECONDS + DEAF_TTL_SECONDS + 0.5
+# During a pause the paused Redis holds A's invalidation; docs/operations.md promises that B
+# learns of the write when it gets through: staleness lasts the pause, plus at most one retry
+# interval. B often sees it sooner (its listener gives up after three silent pings and it reads
+# past Redis), 2.5-2.95 s into a 3 s pause here, but a busy machine has made that path take
+# until the pause's end (3.02 s in one CI run), so the test holds the documented bound.
+STALE_AFTER_PAUSE_BOUND = PAUSE_MS / 1000 + RETRY_SECONDS + STALE_SLACK_SECONDS
 OK = {200, 201, 204}
 
 
