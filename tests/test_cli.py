@@ -5,7 +5,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -20,6 +19,7 @@ import pytest
 
 from linkedin_posts.main import create_app
 from tests.conftest import make_settings
+from tests.ports import free_port
 
 _SCRIPT = Path(sys.executable).with_name("linkedin-posts")
 CLI = (
@@ -332,13 +332,6 @@ def test_no_command_prints_usage(tmp_path: Path, db_url: str) -> None:
 
 
 # --- serve ---------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @pytest.fixture

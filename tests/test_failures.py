@@ -15,7 +15,7 @@ from linkedin_posts.auth import security
 from linkedin_posts.config import Settings
 from linkedin_posts.main import create_app
 from tests.conftest import Account, assert_problem, make_settings
-from tests.test_cli import free_port
+from tests.ports import free_port
 
 OUR_BACKENDS = """
     SELECT pid FROM pg_stat_activity

@@ -11,7 +11,6 @@ request rejected" means a real mismatch; negative cases are left alone.
 import functools
 import os
 import re
-import socket
 import subprocess
 import sys
 import threading
@@ -28,6 +27,7 @@ import httpx
 import pytest
 
 from tests.conftest import PASSWORD, REPO_ROOT, fresh_database
+from tests.ports import free_port
 
 SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
 SEED = 20261123
@@ -129,12 +129,6 @@ if os.environ.get("SCHEMATHESIS_HOOKS") == __name__:
     import schemathesis
 
     schemathesis.hook("before_call")(shape_positive_case)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 UNSET = ("LP_", "COVERAGE_")

@@ -20,7 +20,7 @@ from linkedin_posts.config import Settings
 from tests.cache.two_apps import POSTS, ROOMY, Node, cached_on, post_url, two_apps
 from tests.conftest import Account, make_settings, open_account
 from tests.observability.test_health import TcpProxy, redis_server
-from tests.test_cli import free_port
+from tests.ports import free_port
 
 pytestmark = pytest.mark.skipif(
     shutil.which("redis-server") is None, reason="needs the redis-server binary"

@@ -7,7 +7,6 @@ import asyncio
 import contextlib
 import os
 import shutil
-import socket
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -20,6 +19,7 @@ from linkedin_posts.cache.shared import Lookup, SharedCache
 from linkedin_posts.config import Settings
 from linkedin_posts.redis_client import create_redis
 from tests.cache.test_memory import FakeClock
+from tests.ports import free_port
 
 REDIS_URL = os.environ.get("LP_TEST_REDIS_URL")
 needs_redis = pytest.mark.skipif(not REDIS_URL, reason="needs LP_TEST_REDIS_URL")
@@ -51,13 +51,6 @@ def shared_cache(
         retry_seconds=2.0,
         clock=clock or FakeClock(),
     )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @pytest.fixture

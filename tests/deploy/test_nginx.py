@@ -21,7 +21,8 @@ from tests.deploy.files import (
     settings_from,
     size_bytes,
 )
-from tests.scaleout.cluster import free_port, render_nginx_conf
+from tests.ports import free_port
+from tests.scaleout.cluster import render_nginx_conf
 
 DEFAULTS = Settings(_env_file=None)  # type: ignore[call-arg]
 

@@ -19,7 +19,7 @@ from tests.generation.fake_openai import FakeOpenAI
 from tests.jobs.helpers import finished, items_of, submit
 from tests.jobs.test_worker import database_url, provider, start_worker, stop
 from tests.observability.test_health import redis_server
-from tests.test_cli import free_port
+from tests.ports import free_port
 
 pytestmark = pytest.mark.skipif(not REDIS_URL, reason="needs LP_TEST_REDIS_URL")
 

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from linkedin_posts.main import create_app
 from tests.conftest import fresh_database, make_settings
-from tests.test_cli import free_port
+from tests.ports import free_port
 
 READY = "/health/ready"
 # Short, so the failure tests wait little; long enough that a healthy check on a busy CI

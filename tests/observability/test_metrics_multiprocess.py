@@ -25,7 +25,8 @@ from prometheus_client import CollectorRegistry, multiprocess
 from linkedin_posts.cli import share_metrics_dir
 from tests.conftest import PG_URL, fresh_database
 from tests.observability.test_metrics import Samples, parse, requests_by_route, value
-from tests.test_cli import CLI, PASSWORD, cli_env, free_port
+from tests.ports import free_port
+from tests.test_cli import CLI, PASSWORD, cli_env
 
 WORKERS = 2
 POOL_SIZE = 3

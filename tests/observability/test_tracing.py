@@ -19,7 +19,8 @@ import orjson
 import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from tests.test_cli import CLI, PASSWORD, cli_env, free_port, wait_until_serving
+from tests.ports import free_port
+from tests.test_cli import CLI, PASSWORD, cli_env, wait_until_serving
 
 
 class Collector:

@@ -23,7 +23,7 @@ from linkedin_posts import cli
 from linkedin_posts.main import create_app
 from linkedin_posts.server_protocol import ServerProtocol
 from tests.conftest import make_settings
-from tests.scaleout.cluster import free_port
+from tests.ports import free_port
 
 HOST = "127.0.0.1"
 

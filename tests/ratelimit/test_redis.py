@@ -10,8 +10,8 @@ from prometheus_client import REGISTRY
 
 from tests.conftest import REDIS_URL, open_account
 from tests.observability.test_health import redis_server
+from tests.ports import free_port
 from tests.ratelimit.conftest import ClientFor, limit_headers
-from tests.test_cli import free_port
 
 needs_redis = pytest.mark.skipif(not REDIS_URL, reason="needs LP_TEST_REDIS_URL")
 

@@ -24,7 +24,8 @@ import pytest
 from linkedin_posts.ratelimit import windows
 from linkedin_posts.ratelimit.limiter import limit_key
 from tests.conftest import PG_URL, REDIS_URL, fresh_database, open_account
-from tests.test_cli import CLI, cli_env, free_port, run_cli
+from tests.ports import free_port
+from tests.test_cli import CLI, cli_env, run_cli
 
 LIMIT = 20
 # Two-second windows: the clients send in the first 0.35 s, and the rest is slack for a machine

@@ -26,7 +26,7 @@ import pytest
 from linkedin_posts import migrate
 from linkedin_posts.database import APPLICATION_NAME
 from tests.conftest import IN_CI, REDIS_URL
-from tests.test_cli import free_port
+from tests.ports import free_port
 
 TOOLS = ("initdb", "pg_ctl", "pg_basebackup", "createdb", "psql")
 DATABASE = "lp"

@@ -17,8 +17,8 @@ from linkedin_posts.config import Settings
 from linkedin_posts.main import create_app
 from tests.conftest import REDIS_URL, Account, make_settings, open_account, serving
 from tests.observability.test_metrics import scrape
+from tests.ports import free_port
 from tests.replica.conftest import Servers
-from tests.test_cli import free_port
 
 POSTS = "/v1/posts"
 # The metric sample of reads the replica served.
