@@ -27,11 +27,16 @@ def answer(
     return b"".join(
         [
             _STATUS_LINES[status],
-            *[name + b": " + value + b"\r\n" for name, value in default_headers],
-            *[name + b": " + value + b"\r\n" for name, value in headers],
+            header_lines(default_headers),
+            header_lines(headers),
             encoded_headers,
             b"" if keep_alive else b"connection: close\r\n",
             b"\r\n",
             body,
         ]
     )
+
+
+def header_lines(headers: Headers) -> bytes:
+    # One join per header, without the intermediate bytes that `+` makes.
+    return b"\r\n".join(map(b": ".join, headers)) + b"\r\n" if headers else b""

@@ -8,7 +8,7 @@ request, sent on to `hit`, is counted once.
 import asyncio
 import random
 
-from linkedin_posts.ratelimit.limiter import RateLimiter
+from linkedin_posts.ratelimit.limiter import RateLimiter, limit_key
 from linkedin_posts.ratelimit.local import LocalCounters
 from linkedin_posts.ratelimit.store import CounterStore
 from linkedin_posts.ratelimit.windows import Quota
@@ -42,7 +42,8 @@ async def test_embedded_it_admits_the_quota_and_then_leaves_the_refusal_to_hit(
     assert rate.admit_now("read", IDENTITY) is None
     refused = await rate.hit("read", IDENTITY)
     assert (refused.allowed, refused.remaining) == (False, 0)
-    assert rate.store.local.get_now(next(iter(rate.store.local.counts))) == 6
+    window = rate.local_counts.current(rate.quotas["read"], limit_key("read", IDENTITY), clock())
+    assert window.count == 6
 
     clock.advance(60)  # the next window admits again
     assert rate.admit_now("read", IDENTITY) is not None

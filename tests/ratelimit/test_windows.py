@@ -1,5 +1,7 @@
 """The algorithm on a fake clock: exact remaining and reset values, window by window."""
 
+import random
+
 import pytest
 from pydantic import ValidationError
 
@@ -75,6 +77,35 @@ async def test_identities_count_apart_and_end_their_windows_at_different_times(
     assert not (await windows.hit(counters, quota, "user-0", clock())).allowed
     # Spread over the hour, not all at its top: 20 identities, at least 15 distinct ends.
     assert len({decision.reset_seconds for decision in first}) >= 15
+
+
+async def test_local_windows_decide_as_hit_on_counters_does(clock: FakeClock) -> None:
+    """The embedded shape's counts (LocalWindows) and `hit` on any Counters: the same decisions,
+    request by request, over window ends, for several identities."""
+    counters, local = LocalCounters(clock), windows.LocalWindows()
+    quota = Quota(amount=4, period=10)
+    rng = random.Random(5)
+    for _ in range(400):
+        clock.advance(rng.choice([0, 0, 0.5, 3]))
+        identity = f"user-{rng.randrange(3)}"
+        expected = await windows.hit(counters, quota, identity, clock())
+        if rng.random() < 0.5:
+            decided = local.hit(quota, identity, clock())
+        else:
+            # admit: the same when it admits; None, counting nothing, when hit would refuse.
+            admitted = local.admit(quota, identity, clock())
+            decided = local.hit(quota, identity, clock()) if admitted is None else admitted
+        assert decided == expected
+
+
+async def test_local_windows_forget_ended_windows(clock: FakeClock) -> None:
+    local = windows.LocalWindows()
+    quota = Quota(amount=1, period=5)
+    for n in range(100):
+        local.hit(quota, f"user-{n}", clock())
+    clock.advance(5)
+    assert local.hit(quota, "user-0", clock()).allowed  # a new window, and a sweep
+    assert len(local._counts) == 1
 
 
 async def test_local_counters_expire_and_are_swept(clock: FakeClock) -> None:

@@ -62,8 +62,9 @@ from linkedin_posts.protection.load_shedding import InFlight
 from linkedin_posts.protection.security_headers import security_headers
 from linkedin_posts.protection.trusted_hosts import TrustedHostMiddleware, host_name
 from linkedin_posts.ratelimit.dependencies import enforce, principal_identity
-from linkedin_posts.ratelimit.headers import limit_headers
+from linkedin_posts.ratelimit.headers import limit_headers, limit_lines
 from linkedin_posts.ratelimit.limiter import RateLimiter
+from linkedin_posts.ratelimit.windows import Decision
 
 # The lifespan state's key under which the server's protocol finds the front door.
 STATE_KEY = "front_door"
@@ -74,6 +75,7 @@ _ANALYZE_FIELDS = frozenset({"text", "language"})
 # Lower-case and hyphenated, as str(UUID) writes it into cache keys.
 _CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _PATH_LENGTH = len(PREFIX) + 36
+IDENTITIES_KEPT = 16_384  # past it, all are forgotten and made again
 _JSON = (b"content-type", b"application/json")
 _POST_HEADERS = [_JSON, (b"cache-control", CACHE_CONTROL.encode()), (b"x-cache", b"HIT-L1")]
 
@@ -96,6 +98,8 @@ class Headers:
 @dataclass(slots=True)
 class Hit:
     principal: Principal
+    # The cache key the principal was found under: the same credential, the same identity.
+    credential_key: str
     response: EncodedResponse
     route: Any
     route_class: Any
@@ -141,6 +145,7 @@ class CachedReadFrontDoor:
         )
         self.metrics_on = settings.metrics_enabled
         self.security = security_headers(https=settings.https)
+        self.security_lines = http1.header_lines(self.security)
         self.hosts = (
             None
             if "*" in settings.trusted_hosts
@@ -153,6 +158,8 @@ class CachedReadFrontDoor:
         self.post_route = _route(posts_router.routes, "/posts/{post_id}", "GET")
         self.post_template = API_PREFIX + self.post_route.path  # as route_template finds it
         self.analyze_route = _route(analysis_router.routes, "/analyze", "POST")
+        # A credential's cache key (an API key's hash, a user's id) names one identity forever.
+        self._identities: dict[str, str] = {}
 
     async def serve(self, scope: Scope, receive: Receive, send: Send) -> Receive | None:
         """Answer a cached read and return None, or return what the stack is to receive."""
@@ -210,15 +217,12 @@ class CachedReadFrontDoor:
         limiter: RateLimiter | None = state.rate_limiter
         decision = None
         if limiter is not None:
-            identity = principal_identity(hit.principal.id, hit.principal.api_key_id)
-            decision = limiter.admit_now(hit.route_class, identity)
+            decision = limiter.admit_now(hit.route_class, self._identity(hit))
             if decision is None:
                 return None
         request_id = self._start(scope, hit)
-        state_of(scope)["rate_limit"] = decision
-        status, response_headers, body = self._response(
-            hit, self._common_headers(state_of(scope), request_id, started)
-        )
+        status, response_headers, body = self._response(hit, [])
+        common = self._common_lines(decision, request_id, started)
         elapsed = time.perf_counter() - started
         if self.context.access_log:
             # The access line is all this request logs: nothing else to bind the id for.
@@ -232,7 +236,20 @@ class CachedReadFrontDoor:
             body,
             keep_alive=keep_alive,
             default_headers=default_headers,
+            encoded_headers=common,
         )
+
+    def _identity(self, hit: Hit) -> str:
+        """The caller's rate-limit identity, made once per credential: str(UUID) is Python code
+        that would cost more than the rest of the limiter's decision."""
+        identity = self._identities.get(hit.credential_key)
+        if identity is None:
+            if len(self._identities) >= IDENTITIES_KEPT:
+                self._identities.clear()
+            principal = hit.principal
+            identity = principal_identity(principal.id, principal.api_key_id)
+            self._identities[hit.credential_key] = identity
+        return identity
 
     def _headers(self, scope: Scope) -> Headers | None:
         """The headers a hit needs, or None when another layer would change the answer."""
@@ -267,14 +284,16 @@ class CachedReadFrontDoor:
         cache: TieredCache | None = state.cache
         if cache is None or not _CANONICAL_UUID.fullmatch(raw_id):
             return None  # a non-canonical id: the route answers (or normalizes) it
-        principal = _principal(state, cache, headers.authorization, headers.api_key)
-        if principal is None:
+        found = _principal(state, cache, headers.authorization, headers.api_key)
+        if found is None:
             return None
+        credential_key, principal = found
         post = cache.memory.get(keys.post(principal.id, raw_id))
         if post is MISSING:
             return None
         return Hit(
             principal,
+            credential_key,
             post,
             self.post_route,
             "read",
@@ -293,21 +312,23 @@ class CachedReadFrontDoor:
         media_type = headers.content_type.split(b";", 1)[0].strip().lower()
         if media_type != b"application/json":
             return None, receive  # the route answers 415, or reads +json types itself
-        principal = _principal(state, state.cache, headers.authorization, headers.api_key)
-        if principal is None:
+        found = _principal(state, state.cache, headers.authorization, headers.api_key)
+        if found is None:
             return None, receive
+        credential_key, principal = found
         body, replay = await _read_body(receive, self.max_body_bytes)
         if body is None:
             return None, replay
         request = _analyze_request(body)
         if request is None:
             return None, replay
-        found = cache.memory.get(analysis_service.cache_key(state.analysis, *request))
-        if found is MISSING:
+        analysis = cache.memory.get(analysis_service.cache_key(state.analysis, *request))
+        if analysis is MISSING:
             return None, replay
         hit = Hit(
             principal,
-            found,
+            credential_key,
+            analysis,
             self.analyze_route,
             "ai",
             [_JSON],
@@ -358,10 +379,8 @@ class CachedReadFrontDoor:
         started: float,
     ) -> int:
         request = Request(scope)
-        principal = hit.principal
-        identity = principal_identity(principal.id, principal.api_key_id)
         try:
-            await enforce(request, hit.route_class, identity)
+            await enforce(request, hit.route_class, self._identity(hit))
         except Exception as exc:
             # A 429 (or an error of the limiter): answered as the stack would, with our headers.
             if isinstance(exc, errors.AppError):
@@ -403,12 +422,23 @@ class CachedReadFrontDoor:
         # As the compression middleware: a body too small to compress does not vary.
         if self.encoder is not None and len(body) >= self.encoder.minimum:
             headers.append(Encoder.VARY)
-            coding = self.encoder.coding(hit.accept_encoding, body)
+            accepted = hit.accept_encoding
+            coding = None if accepted is None else self.encoder.coding(accepted, body)
             if coding is not None:
                 body = self.encoder.encode(response, coding)
                 headers.append((b"content-encoding", coding.encode()))
         headers.append((b"content-length", b"%d" % len(body)))
         return 200, headers, body
+
+    def _common_lines(self, decision: Decision | None, request_id: str, started: float) -> bytes:
+        """_common_headers as header lines, for the server's answers: made by one format
+        instead of a join per header."""
+        return b"%bx-request-id: %b\r\nx-process-time: %.6f\r\n%b" % (
+            b"" if decision is None else limit_lines(decision),
+            request_id.encode(),
+            time.perf_counter() - started,
+            self.security_lines,
+        )
 
     def _common_headers(
         self, state: dict[str, Any], request_id: str, started: float
@@ -483,7 +513,8 @@ def state_of(scope: Scope) -> dict[str, Any]:
 
 def _principal(
     state: Any, cache: TieredCache, authorization: bytes | None, api_key: bytes | None
-) -> Principal | None:
+) -> tuple[str, Principal] | None:
+    """The caller, if this process holds it in memory, and the cache key it is held under."""
     if authorization is not None:
         if api_key is not None:
             return None  # which one wins, and the errors, are the route's to say
@@ -497,11 +528,12 @@ def _principal(
     else:
         return None
     if security.looks_like_api_key(credential):
-        found = cache.memory.get(keys.api_key(security.hash_api_key(credential)))
+        key = keys.api_key(security.hash_api_key(credential))
     else:
         tokens: security.VerifiedTokens = state.verified_tokens
         user_id = tokens.known_user_id(credential)
         if user_id is None:
             return None
-        found = cache.memory.get(keys.user(user_id))
-    return None if found is MISSING else found
+        key = keys.user(user_id)
+    found = cache.memory.get(key)
+    return None if found is MISSING else (key, found)

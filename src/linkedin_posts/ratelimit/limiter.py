@@ -7,7 +7,6 @@ from typing import Literal
 
 from linkedin_posts.config import Settings
 from linkedin_posts.ratelimit import windows
-from linkedin_posts.ratelimit.local import LocalCounters
 from linkedin_posts.ratelimit.reservations import Reservations
 from linkedin_posts.ratelimit.store import CounterStore
 from linkedin_posts.ratelimit.windows import Counters, Decision, Quota
@@ -36,8 +35,10 @@ class RateLimiter:
         # near the quota instead of admitting it once each.
         self.local_quotas = {name: q.share(expected_instances) for name, q in quotas.items()}
         self.process_ceiling = process_ceiling
-        self.process_counters = LocalCounters(clock)
-        self.current_windows = windows.CurrentWindows()
+        self.process_counts = windows.LocalWindows()
+        # The embedded shape's counts (no Redis). With Redis down, the scale-out shape counts
+        # its share in the store's local counters instead.
+        self.local_counts = windows.LocalWindows()
         self.reservations = Reservations(instances=expected_instances)
         self.clock = clock
         self._refills: set[asyncio.Task[None]] = set()
@@ -48,7 +49,7 @@ class RateLimiter:
         quota = self.quotas[route_class]
         if self.store.shared is None:
             # The embedded shape: this process's counters, with nothing to wait for.
-            return windows.hit_local(self.store.local, quota, key, now)
+            return self.local_counts.hit(quota, key, now)
         decided = self.reservations.take(quota, key, now)
         if decided is not None:
             self._refill_if_due(quota, key)
@@ -71,20 +72,19 @@ class RateLimiter:
         """
         now = self.clock()
         ceiling = self.process_ceiling
-        ceiling_key, _ = self.current_windows.of(ceiling, "process", now)
-        if self.process_counters.get_now(ceiling_key, now) >= ceiling.amount:
+        ceiling_window = self.process_counts.current(ceiling, "process", now)
+        if ceiling_window.count >= ceiling.amount:
             return None
         key = limit_key(route_class, identity)
         quota = self.quotas[route_class]
         if self.store.shared is None:
-            window_key, ends_at = self.current_windows.of(quota, key, now)
-            decided = windows.admit_local(self.store.local, quota, window_key, ends_at, now)
+            decided = self.local_counts.admit(quota, key, now)
         else:
             decided = self.reservations.take_token(quota, key, now)
             if decided is not None:
                 self._refill_if_due(quota, key)
         if decided is not None:
-            self.process_counters.incr_now(ceiling_key, ceiling.period, now=now)
+            ceiling_window.count += 1
         return decided
 
     def _refill_if_due(self, quota: Quota, key: str) -> None:
@@ -111,9 +111,7 @@ class RateLimiter:
 
     def hit_process_ceiling(self) -> Decision:
         """The ceiling is this process's own: it protects the process, so it is never shared."""
-        return windows.hit_local(
-            self.process_counters, self.process_ceiling, "process", self.clock()
-        )
+        return self.process_counts.hit(self.process_ceiling, "process", self.clock())
 
 
 def create_rate_limiter(settings: Settings, store: CounterStore) -> RateLimiter:

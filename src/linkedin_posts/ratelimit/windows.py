@@ -17,7 +17,7 @@ from typing import Protocol
 
 import limits
 
-from linkedin_posts.ratelimit.local import LocalCounters
+from linkedin_posts.ratelimit.local import SWEEP_INTERVAL_SECONDS
 
 
 class Counters(Protocol):
@@ -92,46 +92,54 @@ async def hit(counters: Counters, quota: Quota, identity: str, now: float) -> De
     return decide(quota, await counters.incr(current.key, quota.period), current)
 
 
-def hit_local(counters: LocalCounters, quota: Quota, identity: str, now: float) -> Decision:
-    """`hit` on this process's counters, without the awaits they do not need."""
-    current = window(quota, identity, now)
-    return decide(quota, counters.incr_now(current.key, quota.period), current)
-
-
-class CurrentWindows:
-    """Each counter's current window (its key and end), computed once per window, not per
-    request: for the server's answers from memory (RateLimiter.admit_now), the hot path."""
-
-    LIMIT = 16_384  # counters remembered; past it, all are forgotten and computed again
+class LocalWindows:
+    """Fixed windows counted in this process: the embedded shape's counters, and the process
+    ceiling. The same windows as `hit` on any Counters, kept as each key's window end and count
+    so that a request costs one dict lookup: these decide every request the server answers from
+    memory (RateLimiter.admit_now), this service's hot path."""
 
     def __init__(self) -> None:
-        self._known: dict[str, tuple[str, float]] = {}
+        self._counts: dict[str, WindowCount] = {}
+        self._next_sweep = 0.0
 
-    def of(self, quota: Quota, identity: str, now: float) -> tuple[str, float]:
-        known = self._known.get(identity)
-        if known is not None and 0 < known[1] - now <= quota.period:
-            return known
-        current = window(quota, identity, now)
-        if len(self._known) >= self.LIMIT:
-            self._known.clear()
-        known = self._known[identity] = (current.key, now + current.reset_after)
-        return known
+    def hit(self, quota: Quota, key: str, now: float) -> Decision:
+        """`hit`: count the request, and admit it if the window's count is within the quota."""
+        current = self.current(quota, key, now)
+        count = current.count = current.count + 1
+        amount = quota.amount
+        return Decision(count <= amount, amount, max(0, amount - count), current.ends_at - now)
+
+    def admit(self, quota: Quota, key: str, now: float) -> Decision | None:
+        """`hit` when it admits; None, counting nothing, when it would refuse."""
+        current = self.current(quota, key, now)
+        if current.count >= quota.amount:
+            return None
+        count = current.count = current.count + 1
+        return Decision(True, quota.amount, quota.amount - count, current.ends_at - now)
+
+    def current(self, quota: Quota, key: str, now: float) -> "WindowCount":
+        """The key's current window: its end, and the requests counted in it so far."""
+        current = self._counts.get(key)
+        # Outside (ends_at - period, ends_at]: a later window, or the clock went back.
+        if current is None or not 0 < current.ends_at - now <= quota.period:
+            if now >= self._next_sweep:
+                self._sweep(now)
+            current = self._counts[key] = WindowCount(now + window(quota, key, now).reset_after)
+        return current
+
+    def _sweep(self, now: float) -> None:
+        ended = [key for key, current in self._counts.items() if current.ends_at <= now]
+        for key in ended:
+            del self._counts[key]
+        self._next_sweep = now + SWEEP_INTERVAL_SECONDS
 
 
-def admit_local(
-    counters: LocalCounters, quota: Quota, key: str, ends_at: float, now: float
-) -> Decision | None:
-    """`hit_local` in the window `key` (ending at `ends_at`) when it admits; None, counting
-    nothing, when it would refuse."""
-    if counters.get_now(key, now) >= quota.amount:
-        return None
-    count = counters.incr_now(key, quota.period, now=now)
-    return Decision(
-        allowed=True,
-        limit=quota.amount,
-        remaining=max(0, quota.amount - count),
-        reset_after=ends_at - now,
-    )
+@dataclass(slots=True)
+class WindowCount:
+    """A window of LocalWindows."""
+
+    ends_at: float
+    count: int = 0
 
 
 def decide(quota: Quota, count: int, current: Window) -> Decision:
