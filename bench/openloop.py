@@ -191,7 +191,7 @@ async def _run(
         if probe and probe_idle and now >= next_probe:
             probe_idle.popleft().send(probe, now)
             next_probe = now + probe_interval
-        due = int((now - started) * rate)
+        due = int((now - started) * rate) + 1  # request n is due at started + n / rate
         while sent < due:
             scheduled = started + sent / rate
             sent += 1

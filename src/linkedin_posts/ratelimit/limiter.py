@@ -75,7 +75,7 @@ class RateLimiter:
         ceiling_window = self.process_counts.current(ceiling, "process", now)
         if ceiling_window.count >= ceiling.amount:
             return None
-        key = limit_key(route_class, identity)
+        key = f"{route_class}:{identity}"  # limit_key, inlined: the hot path
         quota = self.quotas[route_class]
         if self.store.shared is None:
             decided = self.local_counts.admit(quota, key, now)

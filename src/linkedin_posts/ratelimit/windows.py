@@ -111,7 +111,9 @@ class LocalWindows:
 
     def admit(self, quota: Quota, key: str, now: float) -> Decision | None:
         """`hit` when it admits; None, counting nothing, when it would refuse."""
-        current = self.current(quota, key, now)
+        current = self._counts.get(key)
+        if current is None or not 0 < current.ends_at - now <= quota.period:
+            current = self._start(quota, key, now)  # `current`, inlined: the hot path
         if current.count >= quota.amount:
             return None
         count = current.count = current.count + 1
@@ -122,9 +124,13 @@ class LocalWindows:
         current = self._counts.get(key)
         # Outside (ends_at - period, ends_at]: a later window, or the clock went back.
         if current is None or not 0 < current.ends_at - now <= quota.period:
-            if now >= self._next_sweep:
-                self._sweep(now)
-            current = self._counts[key] = WindowCount(now + window(quota, key, now).reset_after)
+            current = self._start(quota, key, now)
+        return current
+
+    def _start(self, quota: Quota, key: str, now: float) -> "WindowCount":
+        if now >= self._next_sweep:
+            self._sweep(now)
+        current = self._counts[key] = WindowCount(now + window(quota, key, now).reset_after)
         return current
 
     def _sweep(self, now: float) -> None:
