@@ -75,7 +75,7 @@ _ANALYZE_FIELDS = frozenset({"text", "language"})
 # Lower-case and hyphenated, as str(UUID) writes it into cache keys.
 _CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _PATH_LENGTH = len(PREFIX) + 36
-IDENTITIES_KEPT = 16_384  # past it, all are forgotten and made again
+NAMES_KEPT = 16_384  # callers' names; past it, all are forgotten and made again
 _JSON = (b"content-type", b"application/json")
 _POST_HEADERS = [_JSON, (b"cache-control", CACHE_CONTROL.encode()), (b"x-cache", b"HIT-L1")]
 
@@ -95,11 +95,19 @@ class Headers:
     has_body: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class CallerNames:
+    """A caller's names in the rate limiter and in the cache's keys, made once per credential:
+    str(UUID) is Python code that costs more than the rest of a hit's lookups."""
+
+    identity: str  # ratelimit.dependencies.principal_identity
+    posts: str  # keys.posts_of: what the keys of the caller's posts start with
+
+
 @dataclass(slots=True)
 class Hit:
     principal: Principal
-    # The cache key the principal was found under: the same credential, the same identity.
-    credential_key: str
+    identity: str  # the caller's rate-limit identity
     response: EncodedResponse
     route: Any
     route_class: Any
@@ -158,8 +166,9 @@ class CachedReadFrontDoor:
         self.post_route = _route(posts_router.routes, "/posts/{post_id}", "GET")
         self.post_template = API_PREFIX + self.post_route.path  # as route_template finds it
         self.analyze_route = _route(analysis_router.routes, "/analyze", "POST")
-        # A credential's cache key (an API key's hash, a user's id) names one identity forever.
-        self._identities: dict[str, str] = {}
+        # By the cache key of a credential (an API key's hash, a user's id), which names one
+        # principal forever.
+        self._names: dict[str, CallerNames] = {}
 
     async def serve(self, scope: Scope, receive: Receive, send: Send) -> Receive | None:
         """Answer a cached read and return None, or return what the stack is to receive."""
@@ -217,7 +226,7 @@ class CachedReadFrontDoor:
         limiter: RateLimiter | None = state.rate_limiter
         decision = None
         if limiter is not None:
-            decision = limiter.admit_now(hit.route_class, self._identity(hit))
+            decision = limiter.admit_now(hit.route_class, hit.identity)
             if decision is None:
                 return None
         request_id = self._start(scope, hit)
@@ -239,17 +248,15 @@ class CachedReadFrontDoor:
             encoded_headers=common,
         )
 
-    def _identity(self, hit: Hit) -> str:
-        """The caller's rate-limit identity, made once per credential: str(UUID) is Python code
-        that would cost more than the rest of the limiter's decision."""
-        identity = self._identities.get(hit.credential_key)
-        if identity is None:
-            if len(self._identities) >= IDENTITIES_KEPT:
-                self._identities.clear()
-            principal = hit.principal
-            identity = principal_identity(principal.id, principal.api_key_id)
-            self._identities[hit.credential_key] = identity
-        return identity
+    def _names_of(self, credential_key: str, principal: Principal) -> CallerNames:
+        names = self._names.get(credential_key)
+        if names is None:
+            if len(self._names) >= NAMES_KEPT:
+                self._names.clear()
+            names = self._names[credential_key] = CallerNames(
+                principal_identity(principal.id, principal.api_key_id), keys.posts_of(principal.id)
+            )
+        return names
 
     def _headers(self, scope: Scope) -> Headers | None:
         """The headers a hit needs, or None when another layer would change the answer."""
@@ -288,12 +295,13 @@ class CachedReadFrontDoor:
         if found is None:
             return None
         credential_key, principal = found
-        post = cache.memory.get(keys.post(principal.id, raw_id))
+        names = self._names_of(credential_key, principal)
+        post = cache.memory.get(names.posts + raw_id)  # keys.post
         if post is MISSING:
             return None
         return Hit(
             principal,
-            credential_key,
+            names.identity,
             post,
             self.post_route,
             "read",
@@ -327,7 +335,7 @@ class CachedReadFrontDoor:
             return None, replay
         hit = Hit(
             principal,
-            credential_key,
+            self._names_of(credential_key, principal).identity,
             analysis,
             self.analyze_route,
             "ai",
@@ -380,7 +388,7 @@ class CachedReadFrontDoor:
     ) -> int:
         request = Request(scope)
         try:
-            await enforce(request, hit.route_class, self._identity(hit))
+            await enforce(request, hit.route_class, hit.identity)
         except Exception as exc:
             # A 429 (or an error of the limiter): answered as the stack would, with our headers.
             if isinstance(exc, errors.AppError):

@@ -9,7 +9,12 @@ import uuid
 
 def post(owner_id: uuid.UUID, post_id: uuid.UUID | str) -> str:
     """GET /v1/posts/{id}; dropped by the post's update and delete. A str id is canonical."""
-    return f"post:{owner_id}:{post_id}"
+    return f"{posts_of(owner_id)}{post_id}"
+
+
+def posts_of(owner_id: uuid.UUID) -> str:
+    """What the keys of the owner's posts start with (`post` = this + the post's id)."""
+    return f"post:{owner_id}:"
 
 
 _LIST_VERSION = "posts-version:"
