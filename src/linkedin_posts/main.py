@@ -1,5 +1,6 @@
 """The application factory."""
 
+import asyncio
 import gc
 import logging
 import os
@@ -179,6 +180,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         tracing.instrument_engine(engine)
         loop_lag = app.state.loop_lag = LoopLagMonitor()
         loop_lag.start()
+        flusher = (
+            asyncio.create_task(metrics.flush_requests_every(metrics.FLUSH_SECONDS))
+            if settings.metrics_enabled and metrics.multiprocess_dir()
+            else None
+        )
         if settings.env != "test":
             # Tests build hundreds of apps in one process; each would freeze the last one's
             # garbage for good.
@@ -212,6 +218,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if app.state.redis is not None:
                 await close_redis(app.state.redis)
             await engine.dispose()
+            if flusher is not None:
+                flusher.cancel()
+                await asyncio.gather(flusher, return_exceptions=True)
+            metrics.flush_requests()
             metrics.process_stopped()
 
     docs = settings.docs_on
