@@ -1,10 +1,12 @@
 """`linkedin-posts serve`'s HTTP protocol: uvicorn's httptools one, answering two kinds of request
 itself, as soon as their headers are parsed, without an ASGI task:
 
-- beyond the app's in-flight cap, the 503 `overloaded` refusal (protection/server_shedding.py);
 - a GET of a post this process holds in memory, for a caller it knows (cache/front_door.py,
   `answer_now`), with everything the app's stack would add: request id, rate limit and its
-  headers, security headers, compression, ETag/304, access log and metrics.
+  headers, security headers, compression, ETag/304, access log and metrics; even beyond the
+  in-flight cap, as it takes no task;
+- beyond the app's in-flight cap, the 503 `overloaded` refusal of anything else
+  (protection/server_shedding.py).
 
 A cached read is the service's most frequent request and costs little next to the ASGI round
 it would otherwise take: a task, a scope handed through the app's middleware, two `send`
@@ -51,6 +53,20 @@ class ServerProtocol(HttpToolsProtocol):
     def _answer_now(self, cycle: RequestResponseCycle) -> bytes | None:
         scope: dict[str, Any] = cycle.scope  # type: ignore[assignment]
         default_headers = self.server_state.default_headers
+        door: front_door.CachedReadFrontDoor | None = self.app_state.get(front_door.STATE_KEY)
+        if door is not None:
+            # First, even at the cap: a read answered from memory takes no task and no slot, so
+            # refusing it would give nothing to the requests in flight (docs/benchmarks.md).
+            try:
+                answer = door.answer_now(
+                    scope, keep_alive=cycle.keep_alive, default_headers=default_headers
+                )
+            except Exception:
+                # The app answers it instead, with its own error handling.
+                logger.exception("answering a cached read in the server failed")
+                answer = None
+            if answer is not None:
+                return answer
         shedding: server_shedding.ServerShedding | None = self.app_state.get(
             server_shedding.STATE_KEY
         )
@@ -58,14 +74,4 @@ class ServerProtocol(HttpToolsProtocol):
             return shedding.refusal(
                 scope, keep_alive=cycle.keep_alive, default_headers=default_headers
             )
-        door: front_door.CachedReadFrontDoor | None = self.app_state.get(front_door.STATE_KEY)
-        if door is None:
-            return None
-        try:
-            return door.answer_now(
-                scope, keep_alive=cycle.keep_alive, default_headers=default_headers
-            )
-        except Exception:
-            # The app answers it instead, with its own error handling.
-            logger.exception("answering a cached read in the server failed")
-            return None
+        return None

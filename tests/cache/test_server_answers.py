@@ -8,6 +8,7 @@ answer (a refusal, a request with a body, a cold identity whose limit is in Redi
 app, and every admission is counted once.
 """
 
+import asyncio
 import gzip
 import uuid
 from collections.abc import Iterator
@@ -27,7 +28,7 @@ from linkedin_posts import http1
 from linkedin_posts.cache.front_door import CachedReadFrontDoor
 from linkedin_posts.main import create_app
 from tests.conftest import REDIS_URL, assert_problem, make_settings, truncate
-from tests.protection.test_server_shedding import Answer, Connection, get, running
+from tests.protection.test_server_shedding import Answer, Connection, get, held_post, running
 
 PASSWORD = "correct horse battery staple"
 # Different in every answer, by design.
@@ -216,6 +217,39 @@ async def test_pipelined_reads_come_back_in_order_and_close_is_honoured(database
         assert connection.sock.recv(1) == b""  # the server closed it
         connection.close()
         assert server.answered[-4:] == [True] * 4
+
+
+async def test_at_the_in_flight_cap_cached_reads_are_answered_and_the_rest_refused(
+    database: str,
+) -> None:
+    """A read answered from memory takes no slot: refusing it would free none."""
+    with serving(database, max_in_flight=2) as server:
+        bearer, key = account_with_key(server.client)
+        url = f"/v1/posts/{new_post(server.client, bearer)}"
+        assert server.client.get(url, headers=key).status_code == 200  # now in memory
+        auth = f"X-API-Key: {key['X-API-Key']}\r\n"
+        holders = [Connection(server.port) for _ in range(2)]
+        body = b'{"body": "Held up"}'
+        json_auth = auth + "Content-Type: application/json\r\n"
+        for holder in holders:  # in the app, waiting for their bodies: the cap is reached
+            holder.send(held_post("/v1/posts", len(body), json_auth))
+        await asyncio.sleep(0.3)  # the server runs in a thread
+
+        caller = Connection(server.port)
+        caller.send(get(url, auth))
+        cached = caller.answer()
+        caller.send(get("/v1/posts", auth))  # a list: the app's to answer
+        refused = caller.answer()
+
+        assert (cached.status, cached.headers["x-cache"]) == (200, "HIT-L1")
+        assert server.answered[-2:] == [True, False]  # the list was left to the app
+        assert refused.status == 503
+        assert orjson.loads(refused.body)["code"] == "overloaded"
+        for holder in holders:
+            holder.send(body)
+            assert holder.answer().status == 201
+        for connection in [*holders, caller]:
+            connection.close()
 
 
 async def test_what_the_server_leaves_to_the_app(database: str) -> None:

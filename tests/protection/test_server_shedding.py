@@ -94,9 +94,10 @@ def get(path: str, extra: str = "") -> bytes:
     return f"GET {path} HTTP/1.1\r\nHost: test\r\n{extra}\r\n".encode()
 
 
-def held_post(path: str, length: int) -> bytes:
+def held_post(path: str, length: int, extra: str = "") -> bytes:
     """A POST whose body has not arrived: its request stays in flight until it does."""
-    return f"POST {path} HTTP/1.1\r\nHost: test\r\nContent-Length: {length}\r\n\r\n".encode()
+    head = f"POST {path} HTTP/1.1\r\nHost: test\r\nContent-Length: {length}\r\n{extra}\r\n"
+    return head.encode()
 
 
 def shed_so_far() -> float:

@@ -214,8 +214,7 @@ class CachedReadFrontDoor:
         ):
             return None
         state = self.app.state
-        if state.in_flight.full:
-            return None
+        # Not refused at the in-flight cap: answered here, it takes no slot (server_protocol.py).
         headers = self._headers(scope)
         if headers is None or headers.has_body:
             return None
