@@ -641,3 +641,41 @@ def test_stopwords_for_unknown_language_is_empty() -> None:
 
 def test_stopwords_for_is_cached() -> None:
     assert stopwords_for("fr") is stopwords_for("fr")
+
+
+# Ends of sentences: abbreviations and near misses, upper, lower, titlecase and modifier letters.
+ENDS = st.lists(
+    st.sampled_from([*"aAbBeEgGiIrRsSvVzZ.\u00e4\u02b0\u01c5 1,(", "e.g", "Dr", "z.B", "Jän"]),
+    max_size=12,
+).map("".join)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(ENDS)
+def test_the_abbreviation_shortcut_answers_as_the_pattern_does(prev: str) -> None:
+    assert keywords._is_abbreviation(prev) == keywords._is_abbreviation_slow(prev)
+
+
+def test_the_abbreviations_spelled_out_are_what_the_pattern_matches() -> None:
+    for endings in keywords._ABBREVIATION_ENDINGS.values():
+        for ending in endings:
+            assert keywords._ABBREVIATION.search(f"see {ending}"), ending
+
+
+ASCII_PIECES = st.text(
+    alphabet=st.sampled_from([*"aZ09'-.,;:!?()[]#@%$&*/\\\"_~`^+=<>|{}\x1c\x7f"]),
+    min_size=1,
+    max_size=12,
+)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(ASCII_PIECES)
+def test_an_ascii_piece_splits_as_the_unicode_pattern_splits_it(piece: str) -> None:
+    unicode = keywords._SIMPLE_PIECE.fullmatch(piece)
+    ascii_only = keywords._SIMPLE_ASCII_PIECE.fullmatch(piece)
+    assert (unicode and unicode.groups()) == (ascii_only and ascii_only.groups())
+
+
+def test_the_apostrophes_a_sentence_is_searched_for_are_segtoks() -> None:
+    assert set("'\u2019\u00b4\u02b9\u02bc\u2032") == keywords._APOSTROPHE_SET

@@ -7,7 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from linkedin_posts.analysis import rules
 from linkedin_posts.analysis.engine import Analyzer
 from linkedin_posts.analysis.rules import RULES
 
@@ -287,3 +290,26 @@ def test_a_rule_reports_at_most_twenty_findings(analyzer: Analyzer) -> None:
 
 def result_text_at(finding: dict[str, Any], text: str) -> str:
     return text[finding["start"] : finding["end"]]
+
+
+PHRASE_SOUP = st.lists(
+    st.tuples(
+        st.sampled_from([*rules.CALL_TO_ACTION_PHRASES, "commentx", "share-", "re", "me", "x"]),
+        st.sampled_from([" ", "", "-", ".", "_", "é", "1", "'"]),
+    ),
+    max_size=6,
+).map(lambda parts: "".join(word + separator for word, separator in parts))
+
+
+@settings(max_examples=2000, deadline=None)
+@given(PHRASE_SOUP)
+def test_the_call_to_action_tree_matches_where_the_phrases_do(text: str) -> None:
+    phrases = re.compile(r"\b(?:" + "|".join(map(re.escape, rules.CALL_TO_ACTION_PHRASES)) + r")\b")
+    assert (rules.CALL_TO_ACTION.search(text) is None) == (phrases.search(text) is None)
+
+
+def test_the_mangled_prefilter_finds_every_mangled_character() -> None:
+    bmp, astral = rules.MAY_BE_MANGLED
+    mangled = [chr(p) for p in range(0x110000) if rules.MANGLED.match(chr(p))]
+    assert mangled
+    assert all(bmp.match(char) or astral.match(char) for char in mangled)

@@ -1,9 +1,17 @@
 """Tone: VADER on English, sentence by sentence; other languages by their emoji and emoticons."""
 
+import random
+
 import pytest
-from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+from vaderSentiment.vaderSentiment import (
+    BOOSTER_DICT,
+    NEGATE,
+    SPECIAL_CASES,
+    SentimentIntensityAnalyzer,
+)
 
 from linkedin_posts.analysis.engine import Analyzer
+from linkedin_posts.analysis.sentiment import Vader
 
 
 @pytest.fixture(scope="module")
@@ -95,3 +103,33 @@ def test_a_numbered_item_is_not_an_emoticon(analyzer: Analyzer) -> None:
     result = analyzer.analyze("Paso 1) abrir la puerta 8) cerrar la puerta de la casa", "es")
 
     assert result["sentiment"] == {"compound": None, "label": None, "basis": "none"}
+
+
+def test_our_compound_is_vaders() -> None:
+    """Sentences thick with what VADER's rules look for: boosters, negations, "but", "kind of",
+    "least", idioms, capitals, emoji, emoticons and punctuation."""
+    vader, ours = SentimentIntensityAnalyzer(), Vader()
+    rng = random.Random(3)
+    lexicon = sorted(vader.lexicon)
+    rules = [
+        *["but", "BUT", "kind", "of", "no", "not", "never", "so", "this", "without", "doubt"],
+        *["least", "at", "very", "isn't", "or", "nor", "the", "!", "??", "?", "!!!!", ":)"],
+        *[":-(", "<3", "\U0001f600", "\U0001f389", "\U0001f494", "great", "GREAT", "bad"],
+        *list(BOOSTER_DICT)[:40],
+        *NEGATE,
+        *{word for idiom in SPECIAL_CASES for word in idiom.split()},
+    ]
+    sentences = ["", " ", "!!!", "\U0001f600", "good", "not good", "The food was kind of good"]
+    for _ in range(5000):
+        words = [
+            rng.choice(rules) if rng.random() < 0.6 else rng.choice(lexicon)
+            for _ in range(rng.randrange(0, 14))
+        ]
+        if rng.random() < 0.3:
+            words = [word.upper() for word in words]
+        if words and rng.random() < 0.3:
+            words[rng.randrange(len(words))] += rng.choice(".,!?;:'\"")
+        ending = rng.choice(["", ".", "!", "?", "!!", " \U0001f389", "\U0001f600"])
+        sentences.append(rng.choice([" ", "  ", " \t", "\n"]).join(words) + ending)
+    for sentence in sentences:
+        assert ours.compound(sentence) == vader.polarity_scores(sentence)["compound"], sentence

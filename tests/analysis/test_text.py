@@ -296,3 +296,29 @@ def test_readability_counts_syllables_as_textstat_does(monkeypatch: pytest.Monke
                 min(max(float(plain.flesch_reading_ease(text)), 0.0), 100.0), 1
             )
         assert 0 < len(ours._for(code).syllables) <= 40
+
+
+WORDISH = st.sampled_from(
+    [
+        *"aZ09.,'\u2019_-!?#()\u00e9\u0301\u00b2\u2167 \n\t\xa0\x1c",
+        "3.5",
+        "1,000",
+        "don't",
+        "🚀",
+        "東京",
+    ]
+)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.lists(WORDISH, max_size=40).map("".join))
+def test_words_are_counted_as_the_word_pattern_finds_them(text: str) -> None:
+    assert texts.count_words(text) == len(texts.WORD.findall(text))
+
+
+def test_every_emoji_holds_a_character_the_prefilter_finds() -> None:
+    # A match is one emoji-presentation or regional indicator character, or holds U+FE0F or
+    # U+20E3: none of the first two comes before U+20E3.
+    assert texts.MAY_HOLD_EMOJI.pattern.startswith("[\u20e3-")
+    assert not any(texts.EMOJI.match(chr(point)) for point in range(0x20E3))
+    assert all(texts.MAY_HOLD_EMOJI.match(char) for char in "\u20e3\ufe0f\U0010ffff")

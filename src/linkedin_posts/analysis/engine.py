@@ -156,7 +156,21 @@ def _prose(text: str, cuts: Sequence[texts.Span | little_text.Mention]) -> str:
         pieces += (text[done : cut.start], " ")
         done = max(done, cut.end)
     pieces.append(text[done:])
-    return UNPUNCTUATED_LINE_END.sub(".\n", "".join(pieces))
+    return end_lines("".join(pieces))
+
+
+def end_lines(text: str) -> str:
+    """UNPUNCTUATED_LINE_END.sub(".\\n", text), line by line: the pattern, which starts with a
+    lookbehind, is tried at every character of the text; this looks at each line's end."""
+    if "\n" not in text:
+        return text
+    lines = text.split("\n")
+    for index in range(len(lines) - 1):  # the last line has no line break after it
+        line = lines[index].rstrip(" \t\r")
+        last = line[-1:]
+        if last and (last.isalnum() if last.isascii() else texts.HAS_WORD.match(last)):
+            lines[index] = line + "."
+    return "\n".join(lines)
 
 
 def suggest_hashtags(keywords: list[tuple[str, float]], found: list[str]) -> list[str]:

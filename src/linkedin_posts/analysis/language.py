@@ -54,7 +54,13 @@ class LanguageDetection:
 
     def detect(self, text: str) -> Detected:
         prose = NOT_PROSE.sub(" ", text[: SAMPLE_CHARACTERS * 2])[:SAMPLE_CHARACTERS]
-        if sum(1 for ch in prose if ch.isalpha()) < MIN_LETTERS:
+        letters = 0
+        for ch in prose:  # stops at the MIN_LETTERS-th letter, a few characters in as a rule
+            if ch.isalpha():
+                letters += 1
+                if letters == MIN_LETTERS:
+                    break
+        else:
             return Detected(None, 0.0)
         if len(self.codes) == 1:  # lingua needs two candidates; one is always the answer
             return Detected(self.codes[0], 1.0)

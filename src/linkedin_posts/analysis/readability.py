@@ -5,10 +5,11 @@ instance, so each language gets its own instance rather than sharing the module'
 between threads.
 """
 
+import functools
 import threading
 import warnings
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 # Languages for which textstat has Flesch constants of their own (Amstad, Fernández Huerta, ...);
 # any other language is measured with the English ones, and says so.
@@ -93,21 +94,27 @@ def _textstat(language: str) -> Any:
             super().__init__()
             self.syllables: dict[str, int] = {}
 
+        # Cached per text as textstat caches it: the Flesch-Kincaid grade asks for the same
+        # text's count again (through avg_syllables_per_word(text), which it calls with other
+        # arguments than the reading ease does, so textstat's own cache of that misses).
+        @functools.lru_cache(maxsize=128)  # noqa: B019 (one instance per language, kept for good)
         def syllable_count(self, text: str, lang: str | None = None) -> int:
             if lang is not None or not isinstance(text, str):  # textstat's own warning or decoding
                 return int(super().syllable_count(text, lang))
-            text = self.remove_punctuation(text.lower())
+            words = self.remove_punctuation(text.lower()).split()
             known = self.syllables
-            count = 0
-            for word in text.split():
-                syllables = known.get(word)
-                if syllables is None:
-                    if len(known) >= KNOWN_WORDS:
-                        known.clear()
-                        self.pyphen.hd.cache.clear()
-                    syllables = known[word] = len(self.pyphen.positions(word)) + 1
-                count += syllables
-            return count
+            counts = list(map(known.get, words))
+            if None in counts:
+                for index, word in enumerate(words):
+                    if counts[index] is None:
+                        syllables = known.get(word)  # a new word met twice is counted once
+                        if syllables is None:
+                            if len(known) >= KNOWN_WORDS:
+                                known.clear()
+                                self.pyphen.hd.cache.clear()
+                            syllables = known[word] = len(self.pyphen.positions(word)) + 1
+                        counts[index] = syllables
+            return sum(cast(list[int], counts))
 
     stats = Statistics()
     stats.set_lang(language)

@@ -7,12 +7,12 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import regex
 
 from linkedin_posts.analysis import fold as folding
-from linkedin_posts.analysis.text import Counts, Span
+from linkedin_posts.analysis.text import BLANK_LINE, Counts, Span
 from linkedin_posts.linkedin.little_text import Hashtag
 from linkedin_posts.posts.schemas import MAX_BODY_GRAPHEMES, count_graphemes
 
@@ -35,18 +35,47 @@ BAIT_HASHTAGS = frozenset(
 )  # fmt: skip
 # An invitation to answer, in each language the detector knows by default. A question mark
 # anywhere also counts.
-# Matched on the lower-cased text with `re`: three times faster than `regex` with (?i) here.
-CALL_TO_ACTION = re.compile(
-    r"\b(?:comment below|comment|share|repost|let me know|tell me|what do you think"
-    r"|thoughts|agree|follow me|dm me|message me|reach out|sign up|register|join us|download"
-    r"|learn more|drop a"
-    r"|comenta|comparte|cuéntame|cuéntanos|qué opinas|déjame saber|sígueme|escríbeme|únete"
-    r"|regístrate|commentez|partagez|dites-moi|qu'en pensez-vous|suivez-moi|rejoignez-nous"
-    r"|inscrivez-vous|kommentiert|teilt|schreibt mir|schreib mir|was denkt ihr|was denken sie"
-    r"|folgt mir|meldet euch|comente|compartilhe|partilhe|me conta|o que acha|siga-me"
-    r"|inscreva-se|commenta|condividi|fammi sapere|cosa ne pensi|seguimi|iscriviti|reageer"
-    r"|deel|laat me weten|wat vind jij|wat vinden jullie|volg mij|meld je aan)\b"
-)
+CALL_TO_ACTION_PHRASES = [
+    "comment below", "comment", "share", "repost", "let me know", "tell me", "what do you think",
+    "thoughts", "agree", "follow me", "dm me", "message me", "reach out", "sign up", "register",
+    "join us", "download", "learn more", "drop a",
+    "comenta", "comparte", "cuéntame", "cuéntanos", "qué opinas", "déjame saber", "sígueme",
+    "escríbeme", "únete", "regístrate",
+    "commentez", "partagez", "dites-moi", "qu'en pensez-vous", "suivez-moi", "rejoignez-nous",
+    "inscrivez-vous",
+    "kommentiert", "teilt", "schreibt mir", "schreib mir", "was denkt ihr", "was denken sie",
+    "folgt mir", "meldet euch",
+    "comente", "compartilhe", "partilhe", "me conta", "o que acha", "siga-me", "inscreva-se",
+    "commenta", "condividi", "fammi sapere", "cosa ne pensi", "seguimi", "iscriviti",
+    "reageer", "deel", "laat me weten", "wat vind jij", "wat vinden jullie", "volg mij",
+    "meld je aan",
+]  # fmt: skip
+
+
+def _trie(phrases: list[str]) -> str:
+    """An alternation of `phrases` as a tree of their letters ("comment(?: below)?"): `re` tries
+    one branch per letter at each word instead of every phrase, three times faster. It matches
+    where the flat alternation does, though not always the same phrase at one place."""
+    root: dict[str, Any] = {}
+    for phrase in phrases:
+        node = root
+        for char in phrase:
+            node = node.setdefault(char, {})
+        node[""] = {}  # a phrase ends here
+
+    def pattern(node: dict[str, Any]) -> str:
+        branches = [re.escape(char) + pattern(rest) for char, rest in sorted(node.items()) if char]
+        if not branches:
+            return ""
+        either = branches[0] if len(branches) == 1 else f"(?:{'|'.join(branches)})"
+        return f"(?:{either})?" if "" in node else either
+
+    return pattern(root)
+
+
+# Searched (for whether it matches at all) on the lower-cased text with `re`: three times faster
+# than `regex` with (?i) here.
+CALL_TO_ACTION = re.compile(rf"\b{_trie(CALL_TO_ACTION_PHRASES)}\b")
 # Three or more words in capitals in a row, as a phrase: a list of acronyms (SQL, AWS, GCP) is
 # not shouting.
 SHOUTING = regex.compile(r"\b\p{Lu}{2,}\b(?:[!?.]*[ \t]+\p{Lu}{2,}\b){2,}")
@@ -55,10 +84,19 @@ SHOUTING = regex.compile(r"\b\p{Lu}{2,}\b(?:[!?.]*[ \t]+\p{Lu}{2,}\b){2,}")
 MANGLED = regex.compile(
     r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ufffd\p{Co}\p{Noncharacter_Code_Point}]"
 )
+# Every character MANGLED matches is in one of these (private use and noncharacters are fixed by
+# Unicode's stability policy): `re` scans a text for either in a tenth of MANGLED's time, since
+# each is a table lookup or a single range per character.
+MAY_BE_MANGLED = (
+    re.compile(
+        "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ufffd\ue000-\uf8ff\ufdd0-\ufdef\ufffe\uffff]"
+    ),
+    re.compile("[\U0001fffe-\U0010ffff]"),
+)
 # Mathematical bold/italic letters that tools offer as "formatting": screen readers spell them
 # out letter by letter and LinkedIn's search does not find the words.
 STYLED = regex.compile(r"[\U0001D400-\U0001D7FF]+")
-RESERVED = regex.compile(r"[\\|{}@\[\]()<>#*_~]")
+RESERVED = re.compile(r"[\\|{}@\[\]()<>#*_~]")  # `re`: three times faster than `regex` here
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,7 +234,7 @@ def _links(draft: Draft) -> Iterator[Finding]:
 
 
 def _layout(draft: Draft) -> Iterator[Finding]:
-    if draft.counts.graphemes > WALL_OF_TEXT and not regex.search(r"\n[ \t\r]*\n", draft.text):
+    if draft.counts.graphemes > WALL_OF_TEXT and not BLANK_LINE.search(draft.text):
         yield _finding(
             "wall_of_text",
             "No blank line: break the text into short paragraphs so it can be skimmed.",
@@ -233,7 +271,9 @@ def _characters(draft: Draft) -> Iterator[Finding]:
             match.start(),
             match.end(),
         )
-    for match in MANGLED.finditer(draft.text):
+    text = draft.text
+    bmp, astral = MAY_BE_MANGLED
+    for match in MANGLED.finditer(text) if bmp.search(text) or astral.search(text) else ():
         yield _finding(
             "mangled_characters",
             f"U+{ord(match.group()):04X} does not survive LinkedIn: remove it.",
