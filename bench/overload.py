@@ -6,10 +6,9 @@
 
 On a throwaway seeded PostgreSQL database, two servers of 1 worker each under the same uvicorn
 settings as `linkedin-posts serve`: "on", the default app (`create_app`, the rate limiter's read
-class and process ceiling set out of reach with LP_RATELIMIT_READ and LP_RATELIMIT_PROCESS:
-counted, never refused; --http httptools: plain uvicorn, so that only the app's own cap refuses),
-and "off", bench/apps.py's app without the protection stack (--against: another factory in its
-place). Then:
+class and process ceiling set out of reach by run.server_env: counted, never refused; --http
+httptools: plain uvicorn, so that only the app's own cap refuses), and "off", bench/apps.py's app
+without the protection stack (--against: another factory in its place). Then:
 
 1. cost: wrk -t2 on each, with 64 connections or the on server's cap if lower (so that none
    is shed), alternately (on, off, off, on, ...), after a warm-up of each (--control: both
@@ -55,12 +54,6 @@ from linkedin_posts.config import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = "linkedin_posts.main:create_app"  # what `linkedin-posts serve` runs
-# Far above anything 2 CPUs can serve, so the limiter counts but never refuses: the read class,
-# and the process ceiling, whose default (20,000/s) a worker answering from memory now passes.
-LIMITS_OUT_OF_REACH = {
-    "LP_RATELIMIT_READ": "100000000/minute",
-    "LP_RATELIMIT_PROCESS": "100000000/second",
-}
 OFF_APP = "apps:unprotected"
 PARTS = ("cost", "overload", "refusals")
 WRK_CONNECTIONS = 64
@@ -320,7 +313,7 @@ def refusals(
     A server whose one slot (LP_MAX_IN_FLIGHT=1) is held by a POST whose body never arrives
     refuses every other request; wrk measures it like the others, then the hello-world.
     """
-    settings = {"LP_ACCESS_LOG": "false", **LIMITS_OUT_OF_REACH}
+    settings = {"LP_ACCESS_LOG": "false"}  # and run.server_env's limits, out of reach
     settings["LP_MAX_IN_FLIGHT"] = "1"
     settings["LP_REQUEST_TIMEOUT_SECONDS"] = "3600"  # the held POST must not time out
     full = start_server("full", APP, run.server_env(database_url, settings), logdir)
@@ -560,7 +553,7 @@ def measure(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
             data = logdir / "data.lua"
             loadgen.write_data(data, seeded.users)
             run.log(started, f"database {name} seeded")
-            settings = {"LP_ACCESS_LOG": "false", **LIMITS_OUT_OF_REACH}
+            settings = {"LP_ACCESS_LOG": "false"}  # and run.server_env's limits, out of reach
             # Explicitly: run.server_env lifts the cap out of reach for the other benches.
             on_cap = args.max_in_flight or DEFAULT_MAX_IN_FLIGHT
             on_settings = {**settings, **args.settings, "LP_MAX_IN_FLIGHT": str(on_cap)}
