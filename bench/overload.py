@@ -6,7 +6,7 @@
 
 On a throwaway seeded PostgreSQL database, two servers of 1 worker each under the same uvicorn
 settings as `linkedin-posts serve`: "on", the default app (`create_app`, the rate limiter's read
-class and process ceiling set out of reach by run.server_env: counted, never refused; --http
+class set out of reach by run.server_env: counted, never refused; --http
 httptools: plain uvicorn, so that only the app's own cap refuses), and "off", bench/apps.py's app
 without the protection stack (--against: another factory in its place). Then:
 

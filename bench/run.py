@@ -123,9 +123,6 @@ def server_env(database_url: str, settings: dict[str, str]) -> dict[str, str]:
         # the default in-flight cap. The limiter still counts each request.
         "LP_RATELIMIT_READ": "100000000/minute",
         "LP_RATELIMIT_WRITE": "100000000/minute",
-        # And the process ceiling, whose default (20,000/s) a worker answering reads from memory
-        # passes.
-        "LP_RATELIMIT_PROCESS": "100000000/second",
         "LP_MAX_IN_FLIGHT": "1000",
         **settings,
     }

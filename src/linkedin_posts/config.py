@@ -164,7 +164,7 @@ class Settings(BaseSettings):
         default="30/minute", description="Generation, analysis: per principal."
     )
     ratelimit_process: str = Field(
-        default="20000/second", description="All limited requests of one process together."
+        default="100000/second", description="All limited requests of one process together."
     )
     ratelimit_expected_instances: int = Field(
         default=2,
