@@ -10,6 +10,7 @@ app, and every admission is counted once.
 
 import asyncio
 import gzip
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -233,7 +234,10 @@ async def test_at_the_in_flight_cap_cached_reads_are_answered_and_the_rest_refus
         json_auth = auth + "Content-Type: application/json\r\n"
         for holder in holders:  # in the app, waiting for their bodies: the cap is reached
             holder.send(held_post("/v1/posts", len(body), json_auth))
-        await asyncio.sleep(0.3)  # the server runs in a thread
+        deadline = time.monotonic() + 10
+        while server.app.state.in_flight.count < 2:  # the server runs in a thread
+            assert time.monotonic() < deadline, "the held requests never reached the app"
+            await asyncio.sleep(0.01)
 
         caller = Connection(server.port)
         caller.send(get(url, auth))
