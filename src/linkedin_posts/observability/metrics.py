@@ -263,9 +263,9 @@ class _RequestTally:
     (docs/benchmarks.md). Requests are tallied here instead, and `flush_requests` adds what
     is new to the Prometheus metrics, before every collection and every second.
 
-    Only the counting thread (the event loop's) writes the tallies and only `flush_requests`
-    (under its lock) the `flushed_*` fields: a flush from another thread adds the difference and
-    never loses a request, even one counted while it runs.
+    Only the counting thread (the event loop's) writes the counts, and only `flush_requests`
+    (under its lock) `flushed`, what it has added so far: a flush from another thread (a scrape's)
+    adds the difference and never loses a request, even one counted while it runs.
     """
 
     __slots__ = ("buckets", "count", "counter", "flushed", "histogram", "seconds")
