@@ -1,4 +1,5 @@
-"""Counters in this process: the embedded shape's storage, and the fallback when Redis is down.
+"""Counters in this process: the embedded shape's storage (login lock-outs; the rate limits count
+in windows.LocalWindows), and the limits' fallback when Redis is down.
 
 Not limits' MemoryStorage: it starts an asyncio task on every increment, and that task walks every
 key in the store, so a request's cost grew with the number of clients (docs/dependencies.md).
@@ -19,11 +20,7 @@ class LocalCounters:
         self.next_sweep = 0.0
 
     async def incr(self, key: str, expiry: int, amount: int = 1) -> int:
-        return self.incr_now(key, expiry, amount)
-
-    def incr_now(self, key: str, expiry: int, amount: int = 1, now: float | None = None) -> int:
-        if now is None:
-            now = self.clock()
+        now = self.clock()
         if now >= self.next_sweep:
             self._sweep(now)
         if self.expires.get(key, 0.0) <= now:
@@ -35,10 +32,7 @@ class LocalCounters:
         return count
 
     async def get(self, key: str) -> int:
-        return self.get_now(key)
-
-    def get_now(self, key: str, now: float | None = None) -> int:
-        if self.expires.get(key, 0.0) <= (self.clock() if now is None else now):
+        if self.expires.get(key, 0.0) <= self.clock():
             return 0
         return self.counts[key]
 
