@@ -48,7 +48,7 @@ class ServerShedding:
             (b"retry-after", b"%d" % RETRY_AFTER_SECONDS),
             *security_headers(https=settings.https),
         ]
-        self.headers = b"".join(name + b": " + value + b"\r\n" for name, value in headers)
+        self.headers = http1.header_lines(headers)
         # The app's problem document, its `instance` (the path) left for each refusal to add.
         document = problem_document(status=503, code="overloaded", detail=OVERLOADED_DETAIL)
         self.body_start = orjson.dumps(document)[:-1] + b',"instance":'
