@@ -28,12 +28,12 @@ import argparse
 import gc
 import os
 import re
-import shutil
-import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+import valgrind
 
 PARTS = (
     "analysis",
@@ -122,16 +122,13 @@ def run_part(part: str, warmup: int, posts: int, measured: bool) -> None:
 
 
 def instructions(part: str, warmup: int, posts: int, measured: bool, src: Path | None) -> int:
-    env = {**os.environ, "PYTHONHASHSEED": "0"}
-    if src is not None:
-        env["PYTHONPATH"] = str(src)  # before the editable install on sys.path
-    command = [
-        "setarch", "-R", "valgrind", "--tool=cachegrind", "--cache-sim=no",
-        "--cachegrind-out-file=/dev/null",
-        sys.executable, __file__, "--child", part, "--warmup", str(warmup), "--posts", str(posts),
-        *(["--measured"] if measured else []),
-    ]  # fmt: skip
-    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=1800)
+    done = valgrind.run(
+        ["--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null"],
+        __file__,
+        ["--child", part, "--warmup", str(warmup), "--posts", str(posts)]
+        + (["--measured"] if measured else []),
+        src=src,
+    )
     found = I_REFS.search(done.stderr)
     if done.returncode != 0 or found is None:
         raise SystemExit(f"{part}: valgrind failed:\n{done.stderr[-2000:]}")
@@ -154,8 +151,7 @@ def main() -> None:
     if args.child:
         run_part(args.child, args.warmup, args.posts, args.measured)
         return
-    if shutil.which("valgrind") is None or shutil.which("setarch") is None:
-        raise SystemExit("valgrind is not installed: `make bench` installs it")
+    valgrind.require()
     parts = [part for part in args.parts.split(",") if part]
     unknown = set(parts) - set(PARTS)
     if unknown or args.posts < 1:

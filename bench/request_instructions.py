@@ -43,11 +43,12 @@ import os
 import random
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any
+
+import valgrind
 
 BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR))
@@ -212,19 +213,14 @@ def child(args: argparse.Namespace) -> None:
 
 def instructions(app: str, args: argparse.Namespace) -> tuple[int, dict[str, Any]]:
     """The instructions counted inside MARKER in one run of `app`, and what it answered."""
-    env = {**os.environ, "PYTHONHASHSEED": "0"}
-    if args.src is not None:
-        env["PYTHONPATH"] = str(args.src.resolve())  # before the editable install on sys.path
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "callgrind.out"
-        command = [
-            "setarch", "-R", "valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
-            f"--toggle-collect={MARKER_SYMBOL}",
-            sys.executable, __file__, "--child", app, "--users", str(args.users),
-            "--database-url", args.database_url, "--warmup", str(args.warmup),
-            "--requests", str(args.requests), *(["--redis"] if args.redis else []),
-        ]  # fmt: skip
-        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=1800)
+        tool = ["--tool=callgrind", f"--callgrind-out-file={out}"]
+        tool.append(f"--toggle-collect={MARKER_SYMBOL}")
+        child = ["--child", app, "--users", str(args.users), "--database-url", args.database_url]
+        child += ["--warmup", str(args.warmup), "--requests", str(args.requests)]
+        child += ["--redis"] if args.redis else []
+        done = valgrind.run(tool, __file__, child, src=args.src)
         found = COLLECTED.search(out.read_text()) if out.exists() else None
         if done.returncode != 0 or found is None:
             raise SystemExit(f"{app}: valgrind failed:\n{done.stdout[-2000:]}{done.stderr[-3000:]}")
@@ -259,8 +255,7 @@ def main() -> None:
     if args.child:
         child(args)
         return
-    if shutil.which("valgrind") is None or shutil.which("setarch") is None:
-        raise SystemExit("valgrind is not installed: `make bench` installs it")
+    valgrind.require()
     apps = [app for app in args.apps.split(",") if app]
     if set(apps) - set(APPS) or args.requests < 1:
         parser.error(f"apps are of {APPS}; --requests must be >= 1")
