@@ -1,4 +1,4 @@
-"""How fast a busy event loop accepts a burst of new connections: uvloop against asyncio.
+"""How fast a busy event loop accepts a burst of new connections: uvloop, serve's loop, asyncio.
 
     .venv/bin/python bench/accept_burst.py [--connections 300] [--busy-ms 5]
 
@@ -7,9 +7,10 @@ sending without pause; then `--connections` new connections arrive at once (thei
 complete in the kernel). Printed: when the server had accepted the last of them, and how many
 loop iterations that took. libuv, under uvloop, accepts one connection each time the loop polls
 (libuv/libuv#3696: "unix: don't accept() connections in a loop"), so a burst waits as many
-iterations as it has connections; asyncio accepts up to its backlog at each poll. This is the
+iterations as it has connections; asyncio accepts up to its backlog at each poll, and so does
+`serve`'s loop (linkedin_posts/event_loop.py), uvloop's with that one change. This was the
 wait seen in the first second of bench/overload.py (docs/benchmarks.md). Loopback only; about
-5 s; stops by itself.
+8 s; stops by itself.
 """
 
 import argparse
@@ -17,9 +18,14 @@ import asyncio
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
 
 import uvloop
+
+from linkedin_posts import event_loop
+
+T = TypeVar("T")
 
 HAMMERS = 20
 
@@ -98,6 +104,11 @@ async def burst(connections: int, busy_s: float) -> tuple[float, int]:
     return took, iterations - counted_from
 
 
+def run_on_serves_loop(main: Coroutine[Any, Any, T]) -> T:
+    with asyncio.Runner(loop_factory=event_loop.Loop) as runner:
+        return runner.run(main)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--connections", type=int, default=300)
@@ -105,6 +116,7 @@ def main() -> None:
     args = parser.parse_args()
     runners: dict[str, Callable[..., tuple[float, int]]] = {
         "uvloop": uvloop.run,
+        "serve's": run_on_serves_loop,
         "asyncio": asyncio.run,
     }
     for name, run in runners.items():

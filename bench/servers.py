@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from linkedin_posts.cli import HTTP_PROTOCOL
+from linkedin_posts.cli import EVENT_LOOP, HTTP_PROTOCOL
 
 BIN = Path(sys.executable).parent
 BENCH_DIR = Path(__file__).resolve().parent
@@ -23,7 +23,7 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 # uvicorn CLI flags, so the hello-world runs on exactly the same server stack.
 UVICORN_FLAGS = (
     "--loop",
-    "uvloop",
+    EVENT_LOOP,
     "--http",
     HTTP_PROTOCOL,
     "--no-proxy-headers",

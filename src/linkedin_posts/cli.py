@@ -24,6 +24,8 @@ WORKER_READY_SECONDS = 60
 # uvicorn's httptools protocol, refusing beyond the app's in-flight cap and answering cached
 # reads before the app runs (server_protocol.py). An import string: the workers import it.
 HTTP_PROTOCOL = "linkedin_posts.server_protocol:ServerProtocol"
+# uvloop, letting a burst of new connections in at once rather than one per turn (event_loop.py).
+EVENT_LOOP = "linkedin_posts.event_loop:Loop"
 # prometheus_client's own variable (see linkedin_posts.observability.metrics).
 METRICS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
@@ -82,7 +84,7 @@ def serve(args: argparse.Namespace) -> None:
             host=args.host,
             port=args.port,
             workers=args.workers,
-            loop="uvloop",
+            loop=EVENT_LOOP,
             http=HTTP_PROTOCOL,
             proxy_headers=False,
             server_header=False,
