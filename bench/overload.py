@@ -8,7 +8,8 @@ On a throwaway seeded PostgreSQL database, two servers of 1 worker each under th
 settings as `linkedin-posts serve`: "on", the default app (`create_app`, the rate limiter's read
 class set out of reach by run.server_env: counted, never refused; --http
 httptools: plain uvicorn, so that only the app's own cap refuses), and "off", bench/apps.py's app
-without the protection stack (--against: another factory in its place). Then:
+without the protection stack (--against: another factory in its place), each started with every
+seeded post in memory (LP_CACHE_WARMUP_POSTS). Then:
 
 1. cost: wrk -t2 on each, with 64 connections or the on server's cap if lower (so that none
    is shed), alternately (on, off, off, on, ...), after a warm-up of each (--control: both
@@ -277,6 +278,7 @@ def overload(
     after_status = status_of(on, f"/v1/posts/{users[0].post_ids[0]}", users[0].api_key)
     statuses = result["statuses"]
     admitted = sum(s["count"] for code, s in statuses.items() if code.startswith("2"))
+    answered_per_s = result["answered"] / args.duration
     return {
         "capacity_server": source,
         "capacity": capacity,
@@ -284,6 +286,12 @@ def overload(
         "load": result,
         "admitted_per_s": round(admitted / args.duration, 1),
         "goodput_ratio": round(admitted / args.duration / capacity_per_s, 4),
+        # Little's law: each connection holds one request at a time, and at 3 x C they are all
+        # busy, so a server that answers them all waits connections / answers-per-s on average,
+        # in whatever order it answers.
+        "mean_wait_ms_by_littles_law": round(
+            args.overload_connections / max(answered_per_s, 1.0) * 1000, 1
+        ),
         "server": {
             "alive": alive,
             "ready_status_after": ready_status,
@@ -453,7 +461,9 @@ def overload_tables(results: dict[str, Any]) -> list[str]:
         f"offered over {load['connections']} connections for {load['duration_s']:g} s "
         f"({load['sent']} sent, {load['not_sent']} not sent for want of an idle connection); "
         f"generator send lag p99 {load['send_lag']['p99_ms']:.1f} ms, "
-        f"CPU {load['generator_cpu_s']} s.",
+        f"CPU {load['generator_cpu_s']} s. Every connection busy, the mean wait is "
+        f"{load['connections']} connections ÷ {load['answered'] / load['duration_s']:.0f} "
+        f"answers/s = {over['mean_wait_ms_by_littles_law']} ms (Little's law).",
         "",
         "| status | count | per s | p50 ms | p90 ms | p99 ms | max ms |",
         "|---|---:|---:|---:|---:|---:|---:|",
@@ -553,7 +563,14 @@ def measure(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
             data = logdir / "data.lua"
             loadgen.write_data(data, seeded.users)
             run.log(started, f"database {name} seeded")
-            settings = {"LP_ACCESS_LOG": "false"}  # and run.server_env's limits, out of reach
+            # Every server starts with every seeded post in memory, as bench/run.py's do: a
+            # warm-up of a few seconds leaves thousands cold on a slow machine, and C measured
+            # on misses is no capacity (run 20261207T133924Z: C 4,160/s at 0.24 ms a read).
+            posts = sum(len(user.post_ids) for user in seeded.users)
+            settings = {  # and run.server_env's limits, out of reach
+                "LP_ACCESS_LOG": "false",
+                "LP_CACHE_WARMUP_POSTS": str(posts),
+            }
             # Explicitly: run.server_env lifts the cap out of reach for the other benches.
             on_cap = args.max_in_flight or DEFAULT_MAX_IN_FLIGHT
             on_settings = {**settings, **args.settings, "LP_MAX_IN_FLIGHT": str(on_cap)}
