@@ -38,6 +38,8 @@ class _WaitingConnections:
         self.server: asyncio.AbstractServer | None = None
         self.listening_fds: list[int] = []
         self.scheduled = False
+        # The loop holds its tasks weakly: these are held here until their connection is made.
+        self.attaching: set[asyncio.Task[None]] = set()
 
     def factory(self) -> asyncio.BaseProtocol:
         """The server's protocol factory: libuv has accepted one; let the others in this turn."""
@@ -71,7 +73,9 @@ class _WaitingConnections:
                 # Out of descriptors, say: libuv, accepting one a turn, copes as it can.
                 logger.warning("accepting a waiting connection failed", error=str(exc))
                 return
-            self.loop.create_task(self._serve(connection))
+            task = self.loop.create_task(self._serve(connection))
+            self.attaching.add(task)
+            task.add_done_callback(self.attaching.discard)
 
     async def _serve(self, connection: socket.socket) -> None:
         try:
