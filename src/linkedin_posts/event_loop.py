@@ -20,7 +20,7 @@ import uvloop
 logger = structlog.get_logger(__name__)
 
 # Failures of accept() that concern one connection only (it was reset before it was accepted).
-_SKIPPED = (ConnectionAbortedError, ConnectionResetError, InterruptedError)
+_SKIPPED = (ConnectionAbortedError, ConnectionResetError)
 
 
 class _WaitingConnections:

@@ -232,13 +232,12 @@ class CachedReadFrontDoor:
             if decision is None:
                 return None
         status, response_headers, body = self._response(hit, [])
-        if self.context.access_log:
-            request_id = self._start(scope, hit)  # the access line reads what it leaves
-        else:
-            request_id = accepted_request_id(scope)
+        log_it = self.context.access_log
+        # The access line reads what _start leaves in the scope; without one, the id is all.
+        request_id = self._start(scope, hit) if log_it else accepted_request_id(scope)
         common = self._common_lines(decision, request_id, started)
         elapsed = time.perf_counter() - started
-        if self.context.access_log:
+        if log_it:
             # The access line is all this request logs: nothing else to bind the id for.
             with structlog.contextvars.bound_contextvars(request_id=request_id):
                 self.context.record(scope, status, elapsed, log_it=True, route=self.post_template)
