@@ -10,6 +10,7 @@ import os
 import re
 import secrets
 import signal
+import time
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
@@ -22,12 +23,17 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from linkedin_posts.ratelimit.dependencies import principal_identity
+from linkedin_posts.ratelimit.limiter import limit_key
+from linkedin_posts.ratelimit.windows import Quota, window
 from tests.conftest import IN_CI, PG_URL, REDIS_URL, Account, open_account
 from tests.jobs.helpers import finished
 from tests.scaleout.cluster import NGINX, NGINX_CONF, Cluster, Instance
 
 # The `ai` class is the one these tests exhaust; the others stay far above the load they send.
 AI_LIMIT = 12
+# Far more than a burst of AI_LIMIT + 8 analyses takes, even on a loaded machine.
+BURST_SECONDS = 5
 # Requests of the steady load in flight at once.
 SENDERS = 6
 
@@ -156,6 +162,16 @@ async def test_rate_limits_are_shared_by_the_instances(
 ) -> None:
     account = await open_account(nginx)
     before = await answered_by_each(cluster, "/v1/analyze")
+    # Each identity's windows end at a phase of its own (ratelimit/windows.py): a burst across
+    # the end of one is admitted up to the limit in each (seen once in CI: 15 of 20). Only the
+    # clock can say when the next window starts.
+    ai_window = window(
+        Quota.parse(f"{AI_LIMIT}/minute"),
+        limit_key("ai", principal_identity(account.id, None)),
+        time.time(),
+    )
+    if ai_window.reset_after < BURST_SECONDS:
+        await asyncio.sleep(ai_window.reset_after + 0.1)
 
     async def analyze(n: int) -> httpx.Response:
         body = {"text": f"Shared limits, note {n}. What do you think?"}
