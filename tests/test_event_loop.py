@@ -36,7 +36,7 @@ def run_on(
         return runner.run(main)
 
 
-async def turns_to_let_in(clients: list[socket.socket]) -> tuple[int, list[Echo], int]:
+async def turns_to_let_in(clients: list[socket.socket]) -> tuple[int, list[Echo]]:
     """Loop turns until a burst of `BURST` connections, all waiting at once, is accepted."""
     loop = asyncio.get_running_loop()
     made: list[Echo] = []
@@ -51,7 +51,7 @@ async def turns_to_let_in(clients: list[socket.socket]) -> tuple[int, list[Echo]
         turns += 1
     server.close()
     await server.wait_closed()
-    return turns, made, port
+    return turns, made
 
 
 def close_all(clients: list[socket.socket]) -> None:
@@ -63,7 +63,7 @@ def burst_on(loop_factory: Callable[[], asyncio.AbstractEventLoop]) -> tuple[int
     """Loop turns to let a burst in, and the connections made."""
     clients: list[socket.socket] = []
     try:
-        turns, made, _ = run_on(loop_factory, turns_to_let_in(clients))
+        turns, made = run_on(loop_factory, turns_to_let_in(clients))
     finally:
         close_all(clients)
     return turns, len(made)
