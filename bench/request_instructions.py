@@ -225,6 +225,7 @@ def instructions(app: str, args: argparse.Namespace) -> tuple[int, dict[str, Any
         if done.returncode != 0 or found is None:
             raise SystemExit(f"{app}: valgrind failed:\n{done.stdout[-2000:]}{done.stderr[-3000:]}")
         if args.keep:
+            args.keep.mkdir(parents=True, exist_ok=True)
             shutil.copy(out, args.keep / f"callgrind.{app}.out")
     return int(found.group(1)), json.loads(done.stdout.strip().splitlines()[-1])
 
