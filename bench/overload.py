@@ -420,7 +420,8 @@ def overload_targets(results: dict[str, Any]) -> list[tuple[str, str, bool]]:
     admitted_p99 = max((s["p99_ms"] for s in admitted), default=0.0)
     reject_p99 = max((s["p99_ms"] for s in rejects.values()), default=0.0)
     reject_max = max((s["max_ms"] for s in rejects.values()), default=0.0)
-    floor_ = over["floor"]["load"]["statuses"].get("200", {})
+    # bench/overload_nginx.py judges its runs by these targets, and has no floor.
+    floor_ = over["floor"]["load"]["statuses"].get("200", {}) if "floor" in over else None
     errors = load["socket_errors"]
     capacity = over["capacity_per_s"]
     n = load["connections"]
@@ -438,8 +439,13 @@ def overload_targets(results: dict[str, Any]) -> list[tuple[str, str, bool]]:
         ),
         (
             f"p99 of admitted requests < {TARGET_ADMITTED_P99_MS:.0f} ms",
-            f"{admitted_p99:.1f} ms (floor, the raw ASGI hello-world under the same load: "
-            f"{floor_.get('p99_ms', 0.0):.1f} ms)",
+            f"{admitted_p99:.1f} ms"
+            + (
+                ""
+                if floor_ is None
+                else " (floor, the raw ASGI hello-world under the same load: "
+                f"{floor_.get('p99_ms', 0.0):.1f} ms)"
+            ),
             bool(admitted) and admitted_p99 < TARGET_ADMITTED_P99_MS,
         ),
         (
