@@ -5,7 +5,8 @@
 `unprotected`: `create_app` with the rate limiter and compression switched off, then without the
 protection middlewares: request deadline, body size limit, load shedding, security headers (and
 CORS and trusted hosts, which the defaults do not add). Request context (request id, metrics,
-access log) and tracing stay, as in the default app.
+access log) and tracing stay, as in the default app. The security headers stay on the reads the
+server answers from memory: the front door writes them from the settings, not the middleware.
 
 `young_gc_10000`: the default app in a process whose youngest generation is collected every
 10,000 net allocations instead of CPython's 700 (a bench-only experiment, not a setting of ours).
