@@ -283,7 +283,6 @@ def overload(
     run.log(started, f"floor: p99 {floor_['load']['statuses'].get('200', {}).get('p99_ms')} ms")
     statuses = result["statuses"]
     admitted = sum(s["count"] for code, s in statuses.items() if code.startswith("2"))
-    answered_per_s = result["answered"] / args.duration
     return {
         "capacity_server": source,
         "capacity": capacity,
@@ -291,12 +290,7 @@ def overload(
         "load": result,
         "admitted_per_s": round(admitted / args.duration, 1),
         "goodput_ratio": round(admitted / args.duration / capacity_per_s, 4),
-        # Little's law: each connection holds one request at a time, and at 3 x C they are all
-        # busy, so a server that answers them all waits connections / answers-per-s on average,
-        # in whatever order it answers.
-        "mean_wait_ms_by_littles_law": round(
-            args.overload_connections / max(answered_per_s, 1.0) * 1000, 1
-        ),
+        "mean_wait_ms_by_littles_law": mean_wait_ms(args, result),
         "floor": floor_,
         "server": {
             "alive": alive,
@@ -336,15 +330,20 @@ def floor(
         )
     finally:
         servers.stop(hello)
-    answered_per_s = result["answered"] / args.duration
     return {
         "app": "raw_hello:app",
         "load": result,
-        "answered_per_s": round(answered_per_s, 1),
-        "mean_wait_ms_by_littles_law": round(
-            args.overload_connections / max(answered_per_s, 1.0) * 1000, 1
-        ),
+        "answered_per_s": round(result["answered"] / args.duration, 1),
+        "mean_wait_ms_by_littles_law": mean_wait_ms(args, result),
     }
+
+
+def mean_wait_ms(args: argparse.Namespace, result: dict[str, Any]) -> float:
+    """Little's law: each connection holds one request at a time, and at 3 x C they are all
+    busy, so a server that answers them all waits connections / answers-per-s on average, in
+    whatever order it answers."""
+    answered_per_s = max(result["answered"] / args.duration, 1.0)
+    return round(args.overload_connections / answered_per_s * 1000, 1)
 
 
 def refusals(
