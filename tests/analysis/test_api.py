@@ -23,6 +23,7 @@ from tests.conftest import (
     open_account,
     serving,
 )
+from tests.ratelimit.conftest import hold_the_clock
 
 ANALYZE = "/v1/analyze"
 AUTHOR = "urn:li:person:8675309"
@@ -196,6 +197,7 @@ async def test_someone_elses_post_is_not_found(
 async def test_analysis_is_limited_in_the_ai_class(migrated_url: str) -> None:
     app = create_app(make_settings(migrated_url, ratelimit_ai="2/minute"))
     async with serving(app) as client:
+        hold_the_clock(app)
         account = await open_account(client)
         answers = [await analyze(client, account, text="Hello there") for _ in range(3)]
         spec = (await client.get("/openapi.json")).json()

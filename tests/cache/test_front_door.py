@@ -26,6 +26,7 @@ from tests.conftest import (
     serving,
 )
 from tests.posts.conftest import POSTS, CreatePost, post_url
+from tests.ratelimit.conftest import hold_the_clock
 
 
 async def new_post(client: httpx.AsyncClient, account: Account) -> dict[str, Any]:
@@ -210,6 +211,7 @@ async def test_a_deleted_account_loses_access_at_once(
 async def test_hits_still_run_out_of_rate_limit(migrated_url: str) -> None:
     app = create_app(make_settings(migrated_url, ratelimit_read="3/minute"))
     async with serving(app) as client:
+        hold_the_clock(app)
         account = await open_account(client)
         post = await new_post(client, account)
         url = post_url(post["id"])

@@ -21,6 +21,7 @@ from tests.conftest import (
     open_account,
     serving,
 )
+from tests.ratelimit.conftest import hold_the_clock
 
 GENERATE = "/v1/generate"
 STREAM = "/v1/generate/stream"
@@ -414,6 +415,7 @@ async def test_stream_refusals_are_problems_before_any_event(
 async def test_generation_counts_against_the_ai_budget(migrated_url: str) -> None:
     app = create_app(make_settings(migrated_url, ratelimit_ai="2/minute"))
     async with serving(app) as client:
+        hold_the_clock(app)
         user = await open_account(client)
         answers = [await generate(client, user) for _ in range(3)]
 
