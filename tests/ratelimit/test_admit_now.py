@@ -6,8 +6,10 @@ request, sent on to `hit`, is counted once.
 """
 
 import asyncio
+import math
 import random
 
+from linkedin_posts.ratelimit import windows
 from linkedin_posts.ratelimit.limiter import RateLimiter, limit_key
 from linkedin_posts.ratelimit.local import LocalCounters
 from linkedin_posts.ratelimit.store import CounterStore
@@ -15,6 +17,14 @@ from linkedin_posts.ratelimit.windows import Quota
 from tests.ratelimit.conftest import FakeClock
 
 IDENTITY = "key:1"
+
+
+def lines(limit: int, remaining: int, reset: int) -> bytes:
+    """The RateLimit-* header lines the server's answer carries."""
+    return (
+        f"ratelimit-limit: {limit}\r\nratelimit-remaining: {remaining}\r\n"
+        f"ratelimit-reset: {reset}\r\n"
+    ).encode()
 
 
 def limiter(
@@ -35,15 +45,17 @@ async def test_embedded_it_admits_the_quota_and_then_leaves_the_refusal_to_hit(
 ) -> None:
     rate = limiter(clock, 5)
 
+    key = limit_key("read", IDENTITY)
+    reset = math.ceil(windows.window(rate.quotas["read"], key, clock()).reset_after)
+
     admitted = [rate.admit_now("read", IDENTITY) for _ in range(5)]
-    assert [d.remaining for d in admitted if d is not None] == [4, 3, 2, 1, 0]
+    assert admitted == [lines(5, remaining, reset) for remaining in (4, 3, 2, 1, 0)]
     # The sixth is not decided here, and not counted: `hit` counts it once and refuses it.
     assert rate.admit_now("read", IDENTITY) is None
     assert rate.admit_now("read", IDENTITY) is None
     refused = await rate.hit("read", IDENTITY)
     assert (refused.allowed, refused.remaining) == (False, 0)
-    window = rate.local_counts.current(rate.quotas["read"], limit_key("read", IDENTITY), clock())
-    assert window.count == 6
+    assert rate.local_counts.current(rate.quotas["read"], key, clock()).count == 6
 
     clock.advance(60)  # the next window admits again
     assert rate.admit_now("read", IDENTITY) is not None
@@ -57,10 +69,10 @@ async def test_it_counts_as_hit_does_whichever_of_the_two_a_request_takes(
     rng = random.Random(3)
     admitted = 0
     for _ in range(80):
-        decision = rate.admit_now("read", IDENTITY) if rng.random() < 0.5 else None
-        if decision is None:
-            decision = await rate.hit("read", IDENTITY)
-        admitted += decision.allowed
+        if rng.random() < 0.5 and rate.admit_now("read", IDENTITY) is not None:
+            admitted += 1
+        else:
+            admitted += (await rate.hit("read", IDENTITY)).allowed
     assert admitted == 50
 
 
@@ -90,8 +102,8 @@ async def test_with_redis_it_admits_only_from_tokens_this_process_holds(
         await rate.hit("read", IDENTITY)
     await asyncio.gather(*rate._refills)  # the batch asked for ahead of need
     from_memory = 0
-    while (decision := rate.admit_now("read", IDENTITY)) is not None:
-        assert decision.allowed
+    while (admitted := rate.admit_now("read", IDENTITY)) is not None:
+        assert admitted.startswith(b"ratelimit-limit: 100000\r\n")
         from_memory += 1
         if from_memory > 200:
             break

@@ -6,6 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from linkedin_posts.ratelimit import windows
+from linkedin_posts.ratelimit.headers import limit_headers
 from linkedin_posts.ratelimit.local import LocalCounters
 from linkedin_posts.ratelimit.windows import Quota
 from tests.conftest import make_settings
@@ -90,12 +91,16 @@ async def test_local_windows_decide_as_hit_on_counters_does(clock: FakeClock) ->
         identity = f"user-{rng.randrange(3)}"
         expected = await windows.hit(counters, quota, identity, clock())
         if rng.random() < 0.5:
-            decided = local.hit(quota, identity, clock())
+            assert local.hit(quota, identity, clock()) == expected
+            continue
+        # admit: hit's header lines when it admits; None, counting nothing, when hit would refuse.
+        admitted = local.admit(quota, identity, clock())
+        if admitted is None:
+            assert local.hit(quota, identity, clock()) == expected
         else:
-            # admit: the same when it admits; None, counting nothing, when hit would refuse.
-            admitted = local.admit(quota, identity, clock())
-            decided = local.hit(quota, identity, clock()) if admitted is None else admitted
-        assert decided == expected
+            assert expected.allowed
+            # The lines of the headers the stack's middleware sends for the same decision.
+            assert admitted == b"".join(b"%s: %s\r\n" % h for h in limit_headers(expected))
 
 
 async def test_local_windows_forget_ended_windows(clock: FakeClock) -> None:

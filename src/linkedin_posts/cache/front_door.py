@@ -62,9 +62,8 @@ from linkedin_posts.protection.load_shedding import InFlight
 from linkedin_posts.protection.security_headers import security_headers
 from linkedin_posts.protection.trusted_hosts import TrustedHostMiddleware, host_name
 from linkedin_posts.ratelimit.dependencies import enforce, principal_identity
-from linkedin_posts.ratelimit.headers import limit_headers, limit_lines
+from linkedin_posts.ratelimit.headers import limit_headers
 from linkedin_posts.ratelimit.limiter import RateLimiter
-from linkedin_posts.ratelimit.windows import Decision
 
 # The lifespan state's key under which the server's protocol finds the front door.
 STATE_KEY = "front_door"
@@ -226,16 +225,17 @@ class CachedReadFrontDoor:
             return None
         started = time.perf_counter()
         limiter: RateLimiter | None = state["rate_limiter"]
-        decision = None
+        limit_lines = b""
         if limiter is not None:
-            decision = limiter.admit_now(hit.route_class, hit.identity)
-            if decision is None:
+            admitted = limiter.admit_now(hit.route_class, hit.identity)
+            if admitted is None:
                 return None
+            limit_lines = admitted
         status, response_headers, body = self._response(hit, [])
         log_it = self.context.access_log
         # The access line reads what _start leaves in the scope; without one, the id is all.
         request_id = self._start(scope, hit) if log_it else accepted_request_id(scope)
-        common = self._common_lines(decision, request_id, started)
+        common = self._common_lines(limit_lines, request_id, started)
         elapsed = time.perf_counter() - started
         if log_it:
             # The access line is all this request logs: nothing else to bind the id for.
@@ -442,11 +442,11 @@ class CachedReadFrontDoor:
         headers.append((b"content-length", b"%d" % len(body)))
         return 200, headers, body
 
-    def _common_lines(self, decision: Decision | None, request_id: str, started: float) -> bytes:
+    def _common_lines(self, limit_lines: bytes, request_id: str, started: float) -> bytes:
         """_common_headers as header lines, for the server's answers: made by one format
         instead of a join per header."""
         return b"%bx-request-id: %b\r\nx-process-time: %.6f\r\n%b" % (
-            b"" if decision is None else limit_lines(decision),
+            limit_lines,
             request_id.encode(),
             time.perf_counter() - started,
             self.security_lines,

@@ -13,15 +13,6 @@ def limit_headers(decision: Decision) -> list[tuple[bytes, bytes]]:
     ]
 
 
-def limit_lines(decision: Decision) -> bytes:
-    """limit_headers as HTTP/1.1 header lines, for the answers the server writes itself."""
-    return b"ratelimit-limit: %d\r\nratelimit-remaining: %d\r\nratelimit-reset: %d\r\n" % (
-        decision.limit,
-        decision.remaining,
-        decision.reset_seconds,
-    )
-
-
 class RateLimitHeadersMiddleware:
     """Reads the decision the route's limit dependency left in the request state.
 

@@ -63,8 +63,9 @@ class RateLimiter:
 
         return await self.store.run(count)
 
-    def admit_now(self, route_class: RouteClass, identity: str) -> Decision | None:
-        """The process ceiling and `hit` together, when they admit from this process's memory.
+    def admit_now(self, route_class: RouteClass, identity: str) -> bytes | None:
+        """The process ceiling and `hit` together, when they admit from this process's memory:
+        the admission's RateLimit-* header lines.
 
         None, having counted nothing, when the decision needs Redis or would refuse: the request
         then goes through `enforce`, which counts it once and answers the 429. For the server's
@@ -78,14 +79,14 @@ class RateLimiter:
         key = f"{route_class}:{identity}"  # limit_key, inlined: the hot path
         quota = self.quotas[route_class]
         if self.store.shared is None:
-            decided = self.local_counts.admit(quota, key, now)
+            lines = self.local_counts.admit(quota, key, now)
         else:
-            decided = self.reservations.take_token(quota, key, now)
-            if decided is not None:
+            lines = self.reservations.take_token(quota, key, now)
+            if lines is not None:
                 self._refill_if_due(quota, key)
-        if decided is not None:
+        if lines is not None:
             ceiling_window.count += 1
-        return decided
+        return lines
 
     def _refill_if_due(self, quota: Quota, key: str) -> None:
         if self.reservations.refill_due(quota, key):

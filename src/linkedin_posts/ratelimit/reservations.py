@@ -19,6 +19,7 @@ Once the counter has reached the quota, the process refuses the rest of the wind
 the count never goes down within a window.
 """
 
+import math
 from dataclasses import dataclass
 
 from linkedin_posts.ratelimit import windows
@@ -76,8 +77,9 @@ class Reservations:
             return _decision(False, quota, held.count, 0, current.reset_after)
         return None
 
-    def take_token(self, quota: Quota, identity: str, now: float) -> Decision | None:
-        """An admission from a token this process holds; None, changing nothing, without one."""
+    def take_token(self, quota: Quota, identity: str, now: float) -> bytes | None:
+        """An admission from a token this process holds, as its header lines (_decision's);
+        None, changing nothing, without one."""
         held = self._held.get(identity)
         # Still in the window the tokens were granted in (ends_at is that window's end): no
         # window to compute, the server's answers from memory being this service's hot path.
@@ -85,7 +87,8 @@ class Reservations:
             return None
         held.hits += 1
         held.tokens -= 1
-        return _decision(True, quota, held.count, held.tokens, held.ends_at - now)
+        remaining = max(0, quota.amount - held.count + held.tokens)
+        return quota.lines % (remaining, math.ceil(held.ends_at - now))
 
     async def reserve(
         self, counters: Counters, quota: Quota, identity: str, now: float

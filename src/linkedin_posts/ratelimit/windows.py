@@ -12,7 +12,7 @@ were refused do not all come back in the same second at the top of each minute.
 
 import math
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import limits
@@ -38,6 +38,13 @@ class Quota:
 
     amount: int
     period: int
+    # An admission's RateLimit-* header lines (headers.py), remaining and reset left to fill:
+    # the server's answers from memory then format two numbers, with no Decision to make.
+    lines: bytes = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        lines = b"ratelimit-limit: %d\r\nratelimit-remaining: %%d\r\nratelimit-reset: %%d\r\n"
+        object.__setattr__(self, "lines", lines % self.amount)
 
     @classmethod
     def parse(cls, text: str) -> "Quota":
@@ -109,15 +116,18 @@ class LocalWindows:
         amount = quota.amount
         return Decision(count <= amount, amount, max(0, amount - count), current.ends_at - now)
 
-    def admit(self, quota: Quota, key: str, now: float) -> Decision | None:
-        """`hit` when it admits; None, counting nothing, when it would refuse."""
+    def admit(self, quota: Quota, key: str, now: float) -> bytes | None:
+        """`hit` when it admits, as its header lines; None, counting nothing, when it would
+        refuse."""
         current = self._counts.get(key)
         if current is None or not 0 < current.ends_at - now <= quota.period:
             current = self._start(quota, key, now)  # `current`, inlined: the hot path
-        if current.count >= quota.amount:
+        count = current.count
+        if count >= quota.amount:
             return None
-        count = current.count = current.count + 1
-        return Decision(True, quota.amount, quota.amount - count, current.ends_at - now)
+        current.count = count + 1
+        # Decision.reset_seconds, inlined: the window ends in (0, period] seconds.
+        return quota.lines % (quota.amount - count - 1, math.ceil(current.ends_at - now))
 
     def current(self, quota: Quota, key: str, now: float) -> "WindowCount":
         """The key's current window: its end, and the requests counted in it so far."""
