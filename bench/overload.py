@@ -1,6 +1,6 @@
 """Overload, and the cost of the protection stack, on GET /v1/posts/{id} (issue #4 [protection]).
 
-    .venv/bin/python bench/overload.py [--duration 10] [--rounds 4] [--max-in-flight N]
+    .venv/bin/python bench/overload.py [--duration 10] [--rounds 12] [--slice 2] [--max-in-flight N]
         [--only cost|overload|refusals] [--capacity C] [--against FACTORY | --control]
         [--http httptools] [--set LP_NAME=VALUE ...]
 
@@ -12,8 +12,10 @@ without the protection stack (--against: another factory in its place), each sta
 seeded post in memory (LP_CACHE_WARMUP_POSTS). Then:
 
 1. cost: wrk -t2 on each, with 64 connections or the on server's cap if lower (so that none
-   is shed), alternately (on, off, off, on, ...), after a warm-up of each (--control: both
-   servers the default app, to see the method's own bias);
+   is shed), alternately (on, off, off, on, ...) in --rounds rounds of one --slice-second run
+   each, after a warm-up of each; the cost is the median of the rounds' on/off ratios: the
+   shared machine's speed drifts by more than the cost over tens of seconds, less within a
+   round (--control: both servers the default app, to see the method's own bias);
 2. capacity C: wrk -t2 -c64 right before the overload (2xx/s), on a third server, the default
    app with LP_MAX_IN_FLIGHT=64, so that C (and so the offered rate) does not depend on the cap
    under test and no connection of wrk's is shed; --capacity: a given C instead (the same
@@ -75,7 +77,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--database-url", default=run.DEFAULT_SERVER_URL)
     parser.add_argument("--duration", type=float, default=10, help="seconds per measurement")
     parser.add_argument("--warmup", type=float, default=3, help="unrecorded seconds per server")
-    parser.add_argument("--rounds", type=int, default=4, help="cost: measurements per server")
+    parser.add_argument("--rounds", type=int, default=12, help="cost: measurements per server")
+    parser.add_argument("--slice", type=int, default=2, help="cost: seconds per measurement")
     parser.add_argument("--overload-factor", type=float, default=3.0, help="x capacity")
     parser.add_argument("--overload-connections", type=int, default=1000)
     parser.add_argument(
@@ -116,8 +119,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--label", default="protection", help="suffix of the results file")
     args = parser.parse_args(argv)
     args.settings = run.settings_of(parser, args)
-    if args.duration < 1 or args.rounds < 2 or args.overload_connections < 1:
-        parser.error("--duration must be at least 1, --rounds at least 2, connections at least 1")
+    if args.duration < 1 or args.slice < 1 or args.rounds < 2 or args.overload_connections < 1:
+        parser.error(
+            "--duration and --slice must be at least 1, --rounds at least 2, connections at least 1"
+        )
     if args.capacity is not None and args.capacity <= 0:
         parser.error("--capacity must be positive")
     if args.control:
@@ -207,7 +212,7 @@ def ok_per_s(measured: dict[str, Any]) -> float:
 def cost(
     args: argparse.Namespace, on: servers.Server, off: servers.Server, data: Path, started: float
 ) -> dict[str, Any]:
-    load = closed_loop(args)
+    load = {**closed_loop(args), "duration": args.slice}
     for server in (on, off):
         loadgen.run_wrk(server, "get_post", data, **{**load, "duration": args.warmup})
     runs: dict[str, list[dict[str, Any]]] = {"on": [], "off": []}
@@ -230,8 +235,13 @@ def cost(
         }
         for name, rs in runs.items()
     }
-    ratio = median["on"]["requests_per_s"] / median["off"]["requests_per_s"]
-    return {"runs": runs, "median": median, "on_over_off": round(ratio, 4)}
+    ratios = [ok_per_s(a) / ok_per_s(b) for a, b in zip(runs["on"], runs["off"], strict=True)]
+    return {
+        "runs": runs,
+        "median": median,
+        "round_ratios": [round(r, 4) for r in ratios],
+        "on_over_off": round(statistics.median(ratios), 4),
+    }
 
 
 def overload(
@@ -398,7 +408,8 @@ def cost_targets(results: dict[str, Any]) -> list[tuple[str, str, bool]]:
     return [
         (
             f"protection costs ≤ {TARGET_COST:.0%} of req/s",
-            f"{cost_pct:.1%} (on {cost_['median']['on']['requests_per_s']:.0f} vs off "
+            f"{cost_pct:.1%} (the median of {len(cost_['runs']['on'])} rounds' on/off; on "
+            f"{cost_['median']['on']['requests_per_s']:.0f} vs off "
             f"{cost_['median']['off']['requests_per_s']:.0f} req/s, medians)",
             cost_pct <= TARGET_COST,
         ),
@@ -488,6 +499,9 @@ def cost_table(results: dict[str, Any]) -> list[str]:
             f"| {name} | {each} | {m['requests_per_s']:.0f} | {m['p99_ms']:.1f} "
             f"| {m['server_cpu_ms_per_request']:.3f} | {m['errors']} |"
         )
+    ratios = sorted(cost_.get("round_ratios", ()))  # absent from results before 2026-12-07
+    if ratios:
+        lines += ["", "on/off in each round, sorted: " + ", ".join(f"{r:.3f}" for r in ratios)]
     return lines
 
 
