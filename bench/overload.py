@@ -23,7 +23,8 @@ seeded post in memory (LP_CACHE_WARMUP_POSTS). Then:
 3. overload: bench/openloop.py sends an open-loop 3 x C requests/s over 1000 kept-alive
    connections to "on"; then the process must still be alive and /health/ready answer 200;
    then the same requests at the same rate to the floor: bench/raw_hello.py, a raw ASGI
-   hello-world under the same server, the latency of a server that does nothing else;
+   hello-world under the same server, its own C measured first as the API's: the latency and
+   goodput of a server that does nothing else;
 4. what a refusal costs: wrk on a server whose one slot (LP_MAX_IN_FLIGHT=1) is held, so that
    it refuses every request, then on the hello-world.
 
@@ -289,7 +290,7 @@ def overload(
     ready_status = status_of(on, "/health/ready")
     shed_after = shed_total(on.port)
     after_status = status_of(on, f"/v1/posts/{users[0].post_ids[0]}", users[0].api_key)
-    floor_ = floor(args, request_lines(users, on.port), rate, logdir)
+    floor_ = floor(args, request_lines(users, on.port), rate, data, logdir)
     run.log(started, f"floor: p99 {floor_['load']['statuses'].get('200', {}).get('p99_ms')} ms")
     statuses = result["statuses"]
     admitted = sum(s["count"] for code, s in statuses.items() if code.startswith("2"))
@@ -320,16 +321,19 @@ def overload(
 
 
 def floor(
-    args: argparse.Namespace, requests: list[bytes], rate: float, logdir: Path
+    args: argparse.Namespace, requests: list[bytes], rate: float, data: Path, logdir: Path
 ) -> dict[str, Any]:
-    """The overload's latency for a server that does nothing: bench/raw_hello.py, the raw ASGI
-    hello-world under serve's loop and protocol, sent the same requests at the same rate over as
-    many connections. The admitted p99 of "on" is read against it (docs/benchmarks.md)."""
+    """The overload for a server that does nothing: bench/raw_hello.py, the raw ASGI hello-world
+    under serve's loop and protocol, its own C measured as the API's, then sent the same
+    requests at the same rate over as many connections. The admitted p99 and goodput of "on"
+    are read against it (docs/benchmarks.md)."""
     hello = servers.start_hello(
         workers=1, env=seed.clean_env(), logdir=logdir, app="raw_hello:app", name="floor"
     )
     try:
         servers.wait_ready(hello, "/")
+        load = {"duration": args.duration, "connections": WRK_CONNECTIONS, "threads": 2}
+        capacity_per_s = ok_per_s(loadgen.run_wrk(hello, "hello", data, **load).as_dict())
         result = openloop.run(
             servers.HOST,
             hello.port,
@@ -340,10 +344,13 @@ def floor(
         )
     finally:
         servers.stop(hello)
+    answered_per_s = result["answered"] / args.duration
     return {
         "app": "raw_hello:app",
+        "capacity_per_s": capacity_per_s,
         "load": result,
-        "answered_per_s": round(result["answered"] / args.duration, 1),
+        "answered_per_s": round(answered_per_s, 1),
+        "goodput_ratio": round(answered_per_s / capacity_per_s, 4),
         "mean_wait_ms_by_littles_law": mean_wait_ms(args, result),
     }
 
@@ -432,6 +439,7 @@ def overload_targets(results: dict[str, Any]) -> list[tuple[str, str, bool]]:
     reject_max = max((s["max_ms"] for s in rejects.values()), default=0.0)
     # bench/overload_nginx.py judges its runs by these targets, and has no floor.
     floor_ = over["floor"]["load"]["statuses"].get("200", {}) if "floor" in over else None
+    floor_goodput = over["floor"].get("goodput_ratio") if "floor" in over else None
     errors = load["socket_errors"]
     capacity = over["capacity_per_s"]
     n = load["connections"]
@@ -444,7 +452,13 @@ def overload_targets(results: dict[str, Any]) -> list[tuple[str, str, bool]]:
         ),
         (
             f"admitted goodput ≥ {TARGET_GOODPUT:.0%} of capacity",
-            f"{over['goodput_ratio']:.0%} ({over['admitted_per_s']:.0f} vs {capacity:.0f} req/s)",
+            f"{over['goodput_ratio']:.0%} ({over['admitted_per_s']:.0f} vs {capacity:.0f} req/s)"
+            + (
+                ""
+                if floor_goodput is None
+                else f" (floor, the raw ASGI hello-world under the same load: {floor_goodput:.0%}"
+                f" of its C, {over['floor']['capacity_per_s']:.0f} req/s)"
+            ),
             over["goodput_ratio"] >= TARGET_GOODPUT,
         ),
         (
