@@ -1,11 +1,19 @@
 """RateLimit-Limit, -Remaining and -Reset on every answer of a limited route, errors included."""
 
+from typing import TYPE_CHECKING
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from linkedin_posts.ratelimit.windows import Decision
+if TYPE_CHECKING:  # windows makes its Quota's lines from ADMISSION_LINES
+    from linkedin_posts.ratelimit.windows import Decision
+
+# limit_headers as header lines, for the answers the server writes itself: the limit is filled
+# in once per quota (windows.Quota.lines), the remaining count and reset by the window that
+# admits the request.
+ADMISSION_LINES = b"ratelimit-limit: %d\r\nratelimit-remaining: %%d\r\nratelimit-reset: %%d\r\n"
 
 
-def limit_headers(decision: Decision) -> list[tuple[bytes, bytes]]:
+def limit_headers(decision: "Decision") -> list[tuple[bytes, bytes]]:
     return [
         (b"ratelimit-limit", b"%d" % decision.limit),
         (b"ratelimit-remaining", b"%d" % decision.remaining),

@@ -17,6 +17,7 @@ from typing import Protocol
 
 import limits
 
+from linkedin_posts.ratelimit.headers import ADMISSION_LINES
 from linkedin_posts.ratelimit.local import SWEEP_INTERVAL_SECONDS
 
 
@@ -38,13 +39,12 @@ class Quota:
 
     amount: int
     period: int
-    # An admission's RateLimit-* header lines (headers.py), remaining and reset left to fill:
-    # the server's answers from memory then format two numbers, with no Decision to make.
+    # An admission's RateLimit-* header lines, remaining and reset left to fill: the server's
+    # answers from memory then format two numbers, with no Decision to make.
     lines: bytes = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        lines = b"ratelimit-limit: %d\r\nratelimit-remaining: %%d\r\nratelimit-reset: %%d\r\n"
-        object.__setattr__(self, "lines", lines % self.amount)
+        object.__setattr__(self, "lines", ADMISSION_LINES % self.amount)
 
     @classmethod
     def parse(cls, text: str) -> "Quota":
