@@ -17,6 +17,9 @@ The app hands what the protocol needs to it through the lifespan state (ASGI's w
 share what it built at start-up), so an app that shares nothing is served as by plain uvicorn.
 Anything the protocol cannot answer at once (the rate limiter must ask Redis, a refusal, a miss,
 a request with a body) goes to the app as usual.
+
+Every request, answered here or by the app, starts in the order requests arrived, a few per
+event-loop turn (arrival_order.py).
 """
 
 from typing import Any
@@ -24,6 +27,7 @@ from typing import Any
 import structlog
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 
+from linkedin_posts import arrival_order
 from linkedin_posts.cache import front_door
 from linkedin_posts.protection import server_shedding
 
@@ -31,7 +35,15 @@ logger = structlog.get_logger(__name__)
 
 
 class ServerProtocol(HttpToolsProtocol):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.arrivals = arrival_order.queue_of(self.server_state, self.loop)
+
     def _start_asgi_task(self, cycle: RequestResponseCycle, app: Any) -> None:
+        # uvicorn calls this once a request's headers are in (or a pipelined one's turn comes).
+        self.arrivals.add(self._start_now, cycle, app)
+
+    def _start_now(self, cycle: RequestResponseCycle, app: Any) -> None:
         answer = self._answer_now(cycle) if self._may_answer_now() else None
         if answer is None:
             super()._start_asgi_task(cycle, app)
@@ -45,10 +57,11 @@ class ServerProtocol(HttpToolsProtocol):
         self.on_response_complete()
 
     def _may_answer_now(self) -> bool:
-        # A pipelined request is started from on_response_complete: answering it here would
-        # recurse into the next one, as deep as the client pipelines. And a client that does not
-        # read its answers gets no more written until it does, as uvicorn's `send` waits.
-        return not self.pipeline and not self.flow.write_paused
+        # A client that does not read its answers gets no more written until it does, as
+        # uvicorn's `send` waits; one that has gone is the app's to handle, as uvicorn would.
+        # (A pipelined request may be answered: the next one is queued, not started, from
+        # on_response_complete.)
+        return not self.flow.write_paused and not self.transport.is_closing()
 
     def _answer_now(self, cycle: RequestResponseCycle) -> bytes | None:
         scope: dict[str, Any] = cycle.scope  # type: ignore[assignment]
