@@ -8,11 +8,13 @@ What wrk measures here moves by ±20% from one run to the next (docs/benchmarks.
 of a few percent in what a request costs cannot be seen with it. This counts instead, as
 bench/analysis_instructions.py does for the analysis: each app runs twice under
 `valgrind --tool=cachegrind`, in one process with `linkedin-posts serve`'s uvicorn protocol
-(cli.HTTP_PROTOCOL, uvloop, the settings `serve` passes) fed the bytes wrk would send through an
-in-memory transport; warmed up by --warmup requests and frozen (gc.freeze(), as the server after
-start); then no more requests, or --requests more. The difference of the two totals, divided by
---requests, is one request's instructions. PYTHONHASHSEED=0 and `setarch -R` make the runs
-repeatable.
+(cli.HTTP_PROTOCOL, uvloop, the settings `serve` passes) fed the bytes wrk would send through
+--connections in-memory transports, one request to each in a round, as a loaded server reads
+them together (it starts 32 a loop turn, arrival_order.py; one connection alone would count a
+whole turn for every request); warmed up by --warmup requests and frozen (gc.freeze(), as the
+server after start); then no more requests, or --requests more. The difference of the two
+totals, divided by --requests, is one request's instructions. PYTHONHASHSEED=0 and
+`setarch -R` make the runs repeatable.
 
 Counted: uvicorn's parsing and writing, the app, and the event loop's turns between them. Not
 counted: the kernel (accepting, reading, writing the socket, epoll), which costs every app alike
@@ -67,15 +69,17 @@ READ_LIMIT_OUT_OF_REACH = "100000000/minute"  # as bench/cache.py: counted, neve
 class MemoryTransport(asyncio.Transport):
     """A connection's transport that keeps what is written, as a socket's would send it."""
 
-    def __init__(self) -> None:
+    def __init__(self, wrote: set["MemoryTransport"]) -> None:
         super().__init__()
         self.written = bytearray()
         self.writes = 0
         self.closing = False
+        self.wrote = wrote  # the transports written to, shared: one check for a whole round
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         self.written += data
         self.writes += 1
+        self.wrote.add(self)
 
     def get_extra_info(self, name: str, default: Any = None) -> Any:
         return {"peername": ("127.0.0.1", 50000), "sockname": ("127.0.0.1", 8000)}.get(
@@ -105,9 +109,12 @@ def answers_in(written: bytes) -> list[bytes]:
     return seen
 
 
-async def serve(app: Any, state: dict[str, Any], requests: list[bytes]) -> tuple[int, bytearray]:
-    """Each request through the server's protocol on one kept-alive connection: the writes of
-    the last answer, and what was written for them all."""
+async def serve(
+    app: Any, state: dict[str, Any], requests: list[bytes], connections: int
+) -> tuple[int, bytearray]:
+    """The requests through the server's protocol on `connections` kept-alive connections, in
+    rounds of one request each: the writes of the last answer, and what was written for them
+    all."""
     import uvicorn
     from uvicorn.server import ServerState
 
@@ -124,23 +131,33 @@ async def serve(app: Any, state: dict[str, Any], requests: list[bytes]) -> tuple
         lifespan="off",
     )
     config.load()
-    protocol = config.http_protocol_class(  # type: ignore[call-arg]
-        config=config, server_state=ServerState(), app_state=state
-    )
-    transport = MemoryTransport()
-    protocol.connection_made(transport)
+    server_state = ServerState()
+    wrote: set[MemoryTransport] = set()
+    opened = []
+    for _ in range(connections):
+        protocol = config.http_protocol_class(  # type: ignore[call-arg]
+            config=config, server_state=server_state, app_state=state
+        )
+        transport = MemoryTransport(wrote)
+        protocol.connection_made(transport)
+        opened.append((protocol, transport))
     writes = 0
-    for request in requests:
-        before = transport.writes
-        protocol.data_received(request)
-        # Until the answer is written and its task, if any, has ended: the event loop's turns
-        # are part of what is counted. Nothing else is, so that the count is the request's:
-        # what was written is read after the last answer.
-        while protocol.tasks or transport.writes == before:  # noqa: ASYNC110
+    for first in range(0, len(requests), connections):
+        wrote.clear()
+        batch = requests[first : first + connections]
+        last = opened[len(batch) - 1][1]
+        before = last.writes
+        for (protocol, _), request in zip(opened, batch, strict=False):
+            protocol.data_received(request)
+        # Until every answer is written and every task, if any, has ended: the event loop's
+        # turns are part of what is counted. Nothing else is, so that the count is the
+        # requests': what was written is read after the last answer.
+        while server_state.tasks or len(wrote) < len(batch):  # noqa: ASYNC110
             await asyncio.sleep(0)
-        writes = transport.writes - before
-    protocol.connection_lost(None)
-    return writes, transport.written
+        writes = last.writes - before
+    for protocol, _ in opened:
+        protocol.connection_lost(None)
+    return writes, bytearray().join(transport.written for _, transport in opened)
 
 
 def request_bytes(path: str, api_key: str) -> bytes:
@@ -191,7 +208,7 @@ async def prepare(args: argparse.Namespace) -> tuple[Any, dict[str, Any], list[b
         # collected context manager would close the pools.
         app.running_lifespan = lifespan(app)
         state = dict(await app.running_lifespan.__aenter__() or {})
-    await serve(app, state, warm + requests[: args.warmup])
+    await serve(app, state, warm + requests[: args.warmup], args.connections)
     await asyncio.sleep(0.2)  # let what the warm-up set off (refills, invalidations) finish
     return app, state, requests[args.warmup :]
 
@@ -204,7 +221,7 @@ def child(args: argparse.Namespace) -> None:
     asyncio.set_event_loop(loop)
     app, state, requests = loop.run_until_complete(prepare(args))
     gc.freeze()  # as the server does after start
-    writes, written = MARKER(loop.run_until_complete, serve(app, state, requests))
+    writes, written = MARKER(loop.run_until_complete, serve(app, state, requests, args.connections))
     answers = collections.Counter(answer.decode() for answer in answers_in(written))
     print(json.dumps({"writes": writes, "answers": answers}), flush=True)
     # No shutdown: closing pools and freeing memory is not the requests' cost.
@@ -219,6 +236,7 @@ def instructions(app: str, args: argparse.Namespace) -> tuple[int, dict[str, Any
         tool.append(f"--toggle-collect={MARKER_SYMBOL}")
         child = ["--child", app, "--users", str(args.users), "--database-url", args.database_url]
         child += ["--warmup", str(args.warmup), "--requests", str(args.requests)]
+        child += ["--connections", str(args.connections)]
         child += ["--redis"] if args.redis else []
         done = valgrind.run(tool, __file__, child, src=args.src)
         found = COLLECTED.search(out.read_text()) if out.exists() else None
@@ -240,6 +258,9 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=2000, help="requests measured per app")
     parser.add_argument("--warmup", type=int, default=300, help="requests served before")
     parser.add_argument(
+        "--connections", type=int, default=32, help="connections, each given one request a round"
+    )
+    parser.add_argument(
         "--redis", action="store_true", help=f"the API with LP_REDIS_URL={REDIS_URL}"
     )
     parser.add_argument("--src", type=Path, help="another checkout's src directory to measure")
@@ -258,8 +279,8 @@ def main() -> None:
         return
     valgrind.require()
     apps = [app for app in args.apps.split(",") if app]
-    if set(apps) - set(APPS) or args.requests < 1:
-        parser.error(f"apps are of {APPS}; --requests must be >= 1")
+    if set(apps) - set(APPS) or args.requests < 1 or args.connections < 1:
+        parser.error(f"apps are of {APPS}; --requests and --connections must be >= 1")
     import seed
 
     name = seed.random_database_name()
@@ -273,7 +294,10 @@ def main() -> None:
         args.users = file.name
         code = args.src.resolve() if args.src else BENCH_DIR.parent / "src"
         shape = "PostgreSQL + Redis" if args.redis else "PostgreSQL, no Redis"
-        print(f"code: {code}; {args.requests} requests per app after {args.warmup}; {shape}")
+        print(
+            f"code: {code}; {args.requests} requests per app after {args.warmup}, "
+            f"over {args.connections} connections; {shape}"
+        )
         print("| app | K instructions per request | writes per answer | answers |")
         print("|---|---:|---:|---|")
         per_request: dict[str, float] = {}

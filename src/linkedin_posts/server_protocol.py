@@ -19,15 +19,17 @@ Anything the protocol cannot answer at once (the rate limiter must ask Redis, a 
 a request with a body) goes to the app as usual.
 
 Every request, answered here or by the app, starts in the order requests arrived, a few per
-event-loop turn (arrival_order.py).
+event-loop turn (arrival_order.py); and idle kept-alive connections are closed by a sweep
+instead of a timer per response (idle_connections.py).
 """
 
+import asyncio
 from typing import Any
 
 import structlog
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 
-from linkedin_posts import arrival_order
+from linkedin_posts import arrival_order, idle_connections
 from linkedin_posts.cache import front_door
 from linkedin_posts.protection import server_shedding
 
@@ -38,6 +40,10 @@ class ServerProtocol(HttpToolsProtocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.arrivals = arrival_order.queue_of(self.server_state, self.loop)
+        self.idle_sweeper = idle_connections.sweeper_of(
+            self.server_state, self.loop, self.timeout_keep_alive
+        )
+        self.idle_since: float | None = None  # see idle_connections.py
 
     def _start_asgi_task(self, cycle: RequestResponseCycle, app: Any) -> None:
         # uvicorn calls this once a request's headers are in (or a pipelined one's turn comes).
@@ -55,6 +61,32 @@ class ServerProtocol(HttpToolsProtocol):
         if not cycle.keep_alive:
             self.transport.close()
         self.on_response_complete()
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        # Idle until its first request: one that never sends is closed as any idle one (uvicorn
+        # would leave it open).
+        self._fell_idle()
+
+    def on_response_complete(self) -> None:
+        # uvicorn's, but for its keep-alive timer: the connection notes that it is idle.
+        self.server_state.total_requests += 1
+        if self.transport.is_closing():
+            return
+        self.flow.resume_reading()
+        if self.pipeline:
+            cycle, app = self.pipeline.pop()
+            self._start_asgi_task(cycle, app)
+        else:
+            self._fell_idle()
+
+    def _fell_idle(self) -> None:
+        self.idle_since = self.loop.time()
+        self.idle_sweeper.watch()
+
+    def _unset_keepalive_if_required(self) -> None:
+        # uvicorn calls it when a request's first bytes arrive and when the connection ends.
+        self.idle_since = None
 
     def _may_answer_now(self) -> bool:
         # A client that does not read its answers gets no more written until it does, as

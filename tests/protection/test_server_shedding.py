@@ -29,11 +29,19 @@ HOST = "127.0.0.1"
 
 
 @contextmanager
-def running(app: FastAPI, http: Any = ServerProtocol) -> Iterator[int]:
-    """Serve `app` under uvicorn (serve's loop and protocol) in a thread; yield its port."""
+def running(app: FastAPI, http: Any = ServerProtocol, **settings: Any) -> Iterator[int]:
+    """Serve `app` under uvicorn (serve's loop and protocol, and `settings` for its Config) in
+    a thread; yield its port."""
     port = free_port()
     config = uvicorn.Config(
-        app, host=HOST, port=port, http=http, loop="uvloop", lifespan="on", log_level="warning"
+        app,
+        host=HOST,
+        port=port,
+        http=http,
+        loop="uvloop",
+        lifespan="on",
+        log_level="warning",
+        **settings,
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
