@@ -2,7 +2,7 @@
 
 uvicorn arms a timer after every response and cancels it when the connection's next request
 arrives: a timer made, put in libuv's heap (one per connection) and thrown away for every request.
-Under an overload over 1,000 connections that was 6-7 µs of a 37 µs cached read
+Under an overload over 1,000 connections the sweep below answered 3-13% more cached reads
 (docs/benchmarks.md, "Idle connections swept"). Here a connection notes when it fell idle, and
 one timer per server closes every SWEEP_SECONDS those idle for the timeout or longer: an idle
 connection is closed between the timeout (uvicorn's `timeout_keep_alive`) and a sweep later.
