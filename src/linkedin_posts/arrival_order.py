@@ -17,7 +17,6 @@ import asyncio
 from collections import deque
 from collections.abc import Callable
 from typing import Any
-from weakref import WeakKeyDictionary
 
 # Small enough that the loop polls every few milliseconds even for the costliest starts, large
 # enough that the poll's own cost is spread over many requests (docs/benchmarks.md).
@@ -52,14 +51,3 @@ class ArrivalQueue:
             if waiting and not self.scheduled:
                 self.scheduled = True
                 self.loop.call_soon(self.take_turn)
-
-
-# One queue per uvicorn server (its ServerState, shared by all its connections), on its loop.
-_queues: "WeakKeyDictionary[object, ArrivalQueue]" = WeakKeyDictionary()
-
-
-def queue_of(server_state: object, loop: asyncio.AbstractEventLoop) -> ArrivalQueue:
-    queue = _queues.get(server_state)
-    if queue is None:
-        queue = _queues[server_state] = ArrivalQueue(loop)
-    return queue

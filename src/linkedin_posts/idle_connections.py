@@ -11,7 +11,6 @@ connection is closed between the timeout (uvicorn's `timeout_keep_alive`) and a 
 import asyncio
 from collections.abc import Iterable
 from typing import Any
-from weakref import WeakKeyDictionary
 
 SWEEP_SECONDS = 1.0
 
@@ -49,14 +48,3 @@ class IdleSweeper:
                 still_idle = True
         if still_idle:
             self.watch()
-
-
-# One sweeper per uvicorn server (its ServerState, shared by all its connections).
-_sweepers: "WeakKeyDictionary[object, IdleSweeper]" = WeakKeyDictionary()
-
-
-def sweeper_of(server_state: Any, loop: asyncio.AbstractEventLoop, timeout: float) -> IdleSweeper:
-    sweeper = _sweepers.get(server_state)
-    if sweeper is None:
-        sweeper = _sweepers[server_state] = IdleSweeper(loop, server_state.connections, timeout)
-    return sweeper

@@ -25,24 +25,30 @@ instead of a timer per response (idle_connections.py).
 
 import asyncio
 from typing import Any
+from weakref import WeakKeyDictionary
 
 import structlog
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 
-from linkedin_posts import arrival_order, idle_connections
+from linkedin_posts.arrival_order import ArrivalQueue
 from linkedin_posts.cache import front_door
+from linkedin_posts.idle_connections import IdleSweeper
 from linkedin_posts.protection import server_shedding
 
 logger = structlog.get_logger(__name__)
+
+# What all the connections of one uvicorn server share, on its loop: keyed by its ServerState.
+_per_server: "WeakKeyDictionary[object, tuple[ArrivalQueue, IdleSweeper]]" = WeakKeyDictionary()
 
 
 class ServerProtocol(HttpToolsProtocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.arrivals = arrival_order.queue_of(self.server_state, self.loop)
-        self.idle_sweeper = idle_connections.sweeper_of(
-            self.server_state, self.loop, self.timeout_keep_alive
-        )
+        shared = _per_server.get(self.server_state)
+        if shared is None:
+            sweeper = IdleSweeper(self.loop, self.connections, self.timeout_keep_alive)
+            shared = _per_server[self.server_state] = (ArrivalQueue(self.loop), sweeper)
+        self.arrivals, self.idle_sweeper = shared
         self.idle_since: float | None = None  # see idle_connections.py
 
     def _start_asgi_task(self, cycle: RequestResponseCycle, app: Any) -> None:
