@@ -1,0 +1,207 @@
+"""What one cached read costs the server against the number of connections it comes over.
+
+    .venv/bin/python bench/connections.py [--connections 64,250,500,1000] [--rounds 2]
+        [--rate 100000] [--duration 6] [--http PROTOCOL]
+
+bench/overload.py measures C over wrk's 64 connections and the overload over 1,000, and the
+worker answers fewer reads a second over the 1,000 (docs/benchmarks.md). This measures why,
+with one generator for every count, so that only the count changes: on a throwaway database
+seeded as bench/overload.py seeds it, one server as its "on" server (serve's settings, every
+post in memory), warmed up by wrk; then, in --rounds rounds over the counts (alternately up and
+down, so that a drift of the shared machine hits all alike), bench/openloop.py sends --rate
+requests/s, more than the worker answers, over that many kept-alive connections for
+--duration s. Per answer:
+
+- the worker's CPU, user and system, from /proc (µs);
+- TCP segments sent on the machine (/proc/net/snmp, generator's and server's: 2 when each
+  request and each answer carry the other side's acknowledgement, more when acknowledgements go
+  in segments of their own), and the delayed-ACK timers that fired (/proc/net/netstat);
+- answers/s, and their p50 and p99.
+
+Writes bench/results/<UTC time>-connections.json. Loopback only, every step bounded in time;
+the server stopped and the database dropped however the run ends.
+"""
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import loadgen
+import openloop
+import overload
+import run
+import seed
+import servers
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--database-url", default=run.DEFAULT_SERVER_URL)
+    parser.add_argument("--connections", default="64,250,500,1000", help="comma-separated")
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--rate", type=float, default=100_000, help="requests/s offered")
+    parser.add_argument("--duration", type=float, default=6, help="seconds per measurement")
+    parser.add_argument("--http", metavar="PROTOCOL", help="the server's uvicorn --http")
+    parser.add_argument("--results-dir", type=Path, default=ROOT / "bench" / "results")
+    parser.add_argument("--label", default="connections", help="suffix of the results file")
+    args = parser.parse_args(argv)
+    try:
+        args.counts = [int(count) for count in args.connections.split(",")]
+    except ValueError:
+        parser.error("--connections: comma-separated whole numbers")
+    if min(args.counts) < 1 or args.rounds < 1 or args.rate <= 0 or args.duration < 1:
+        parser.error("counts and --rounds at least 1, --rate positive, --duration at least 1 s")
+    return args
+
+
+def tcp_counters() -> dict[str, int]:
+    """Tcp: and TcpExt: counters of the machine, as `Tcp:OutSegs`."""
+    found: dict[str, int] = {}
+    for path in ("/proc/net/snmp", "/proc/net/netstat"):
+        lines = Path(path).read_text().splitlines()
+        for names, values in zip(lines[::2], lines[1::2], strict=True):
+            prefix, *fields = names.split()
+            if prefix in ("Tcp:", "TcpExt:"):
+                found.update(
+                    zip((prefix + f for f in fields), map(int, values.split()[1:]), strict=True)
+                )
+    return found
+
+
+def user_system_seconds(pid: int) -> tuple[float, float]:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) / servers.CLK_TCK, int(fields[12]) / servers.CLK_TCK
+
+
+def measure_count(
+    args: argparse.Namespace, server: servers.Server, requests: list[bytes], connections: int
+) -> dict[str, Any]:
+    tcp, cpu = tcp_counters(), user_system_seconds(server.pid)
+    result = openloop.run(
+        servers.HOST,
+        server.port,
+        requests,
+        rate=args.rate,
+        duration=args.duration,
+        connections=connections,
+    )
+    tcp_after, cpu_after = tcp_counters(), user_system_seconds(server.pid)
+    ok = result["statuses"].get("200", {})
+    answers = max(1, int(ok.get("count", 0)))
+    return {
+        "connections": connections,
+        "answers_per_s": round(answers / args.duration, 1),
+        "user_us": round((cpu_after[0] - cpu[0]) * 1e6 / answers, 1),
+        "system_us": round((cpu_after[1] - cpu[1]) * 1e6 / answers, 1),
+        "segments": round((tcp_after["Tcp:OutSegs"] - tcp["Tcp:OutSegs"]) / answers, 3),
+        "delayed_acks": round(
+            (tcp_after["TcpExt:DelayedACKs"] - tcp["TcpExt:DelayedACKs"]) / answers, 3
+        ),
+        "p50_ms": ok.get("p50_ms"),
+        "p99_ms": ok.get("p99_ms"),
+        "statuses": {code: s["count"] for code, s in result["statuses"].items()},
+    }
+
+
+def measure(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
+    started = time.monotonic()
+    results: dict[str, Any] = {
+        "meta": run.metadata_of_run(args),
+        "config": {
+            "command": " ".join([".venv/bin/python", "bench/connections.py", *argv]),
+            "connections": args.counts,
+            "rounds": args.rounds,
+            "rate": args.rate,
+            "duration_s": args.duration,
+            "http": args.http or "serve's",
+        },
+    }
+    name = seed.random_database_name()
+    database_url = seed.database_url_for(args.database_url, name)
+    with tempfile.TemporaryDirectory(prefix="lp-connections-") as tmp:
+        logdir = Path(tmp)
+        seed.create_database(args.database_url, name)
+        try:
+            seed.migrate(database_url, seed.clean_env())
+            seeded = seed.seed(database_url, users=100, posts_per_user=100)
+            data = logdir / "data.lua"
+            loadgen.write_data(data, seeded.users)
+            posts = sum(len(user.post_ids) for user in seeded.users)
+            settings = {"LP_ACCESS_LOG": "false", "LP_CACHE_WARMUP_POSTS": str(posts)}
+            env = run.server_env(database_url, settings)
+            server = overload.start_server("on", overload.APP, env, logdir, args.http)
+            try:
+                servers.wait_ready(server, "/v1/users/me", {"X-API-Key": seeded.users[0].api_key})
+                run.sanity_check(server, seeded.users[0])
+                warm_up = {"duration": 3, "connections": overload.WRK_CONNECTIONS, "threads": 2}
+                loadgen.run_wrk(server, "get_post", data, **warm_up)
+                requests = overload.request_lines(seeded.users, server.port)
+                runs = []
+                for round_ in range(args.rounds):
+                    for count in args.counts if round_ % 2 == 0 else args.counts[::-1]:
+                        measured = measure_count(args, server, requests, count)
+                        runs.append(measured)
+                        run.log(started, f"round {round_ + 1}: {row(measured)}")
+                results["runs"] = runs
+            finally:
+                servers.stop(server)
+        finally:
+            seed.drop_database(args.database_url, name)
+    return results
+
+
+def row(measured: dict[str, Any]) -> str:
+    return (
+        f"{measured['connections']} connections, {measured['answers_per_s']:.0f} answers/s, "
+        f"{measured['user_us'] + measured['system_us']:.1f} us of CPU each, "
+        f"{measured['segments']:.2f} segments"
+    )
+
+
+def table(results: dict[str, Any]) -> str:
+    """Medians over the rounds, by count."""
+    lines = [
+        "| connections | answers/s | CPU µs per answer (user + system) | TCP segments per answer "
+        "| delayed-ACK timers per answer | p50 / p99 ms |",
+        "|---:|---:|---:|---:|---:|---|",
+    ]
+    for count in results["config"]["connections"]:
+        rs = [r for r in results["runs"] if r["connections"] == count]
+
+        def median(key: str, rs: list[dict[str, Any]] = rs) -> float:
+            return statistics.median(float(r[key]) for r in rs)
+
+        cpu = median("user_us") + median("system_us")
+        lines.append(
+            f"| {count:,} | {median('answers_per_s'):,.0f} | {cpu:.1f} "
+            f"({median('user_us'):.1f} + {median('system_us'):.1f}) | {median('segments'):.2f} "
+            f"| {median('delayed_acks'):.3f} | {median('p50_ms'):.1f} / {median('p99_ms'):.1f} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    args = parse_args(argv)
+    overload.ensure_wrk()
+    overload.raise_open_files(max(args.counts) + 1024)
+    saved = run.run_and_save(measure, args, argv)
+    if saved is None:
+        return 130
+    results, shown = saved
+    print()
+    print(table(results))
+    print(f"\nraw results: {shown}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
