@@ -124,37 +124,33 @@ def measure(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
             "http": args.http or "serve's",
         },
     }
-    name = seed.random_database_name()
-    database_url = seed.database_url_for(args.database_url, name)
-    with tempfile.TemporaryDirectory(prefix="lp-connections-") as tmp:
+    with (
+        tempfile.TemporaryDirectory(prefix="lp-connections-") as tmp,
+        seed.seeded_database(args.database_url, users=100, posts_per_user=100) as database,
+    ):
+        database_url, seeded = database
         logdir = Path(tmp)
-        seed.create_database(args.database_url, name)
+        data = logdir / "data.lua"
+        loadgen.write_data(data, seeded.users)
+        posts = sum(len(user.post_ids) for user in seeded.users)
+        settings = {"LP_ACCESS_LOG": "false", "LP_CACHE_WARMUP_POSTS": str(posts)}
+        env = run.server_env(database_url, settings)
+        server = overload.start_server("on", overload.APP, env, logdir, args.http)
         try:
-            seed.migrate(database_url, seed.clean_env())
-            seeded = seed.seed(database_url, users=100, posts_per_user=100)
-            data = logdir / "data.lua"
-            loadgen.write_data(data, seeded.users)
-            posts = sum(len(user.post_ids) for user in seeded.users)
-            settings = {"LP_ACCESS_LOG": "false", "LP_CACHE_WARMUP_POSTS": str(posts)}
-            env = run.server_env(database_url, settings)
-            server = overload.start_server("on", overload.APP, env, logdir, args.http)
-            try:
-                servers.wait_ready(server, "/v1/users/me", {"X-API-Key": seeded.users[0].api_key})
-                run.sanity_check(server, seeded.users[0])
-                warm_up = {"duration": 3, "connections": overload.WRK_CONNECTIONS, "threads": 2}
-                loadgen.run_wrk(server, "get_post", data, **warm_up)
-                requests = overload.request_lines(seeded.users, server.port)
-                runs = []
-                for round_ in range(args.rounds):
-                    for count in args.counts if round_ % 2 == 0 else args.counts[::-1]:
-                        measured = measure_count(args, server, requests, count)
-                        runs.append(measured)
-                        run.log(started, f"round {round_ + 1}: {row(measured)}")
-                results["runs"] = runs
-            finally:
-                servers.stop(server)
+            servers.wait_ready(server, "/v1/users/me", {"X-API-Key": seeded.users[0].api_key})
+            run.sanity_check(server, seeded.users[0])
+            warm_up = {"duration": 3, "connections": overload.WRK_CONNECTIONS, "threads": 2}
+            loadgen.run_wrk(server, "get_post", data, **warm_up)
+            requests = overload.request_lines(seeded.users, server.port)
+            runs = []
+            for round_ in range(args.rounds):
+                for count in args.counts if round_ % 2 == 0 else args.counts[::-1]:
+                    measured = measure_count(args, server, requests, count)
+                    runs.append(measured)
+                    run.log(started, f"round {round_ + 1}: {row(measured)}")
+            results["runs"] = runs
         finally:
-            seed.drop_database(args.database_url, name)
+            servers.stop(server)
     return results
 
 

@@ -1,12 +1,14 @@
 """A throwaway PostgreSQL database for one benchmark run: create, migrate, seed, drop."""
 
 import asyncio
+import contextlib
 import os
 import secrets
 import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -227,6 +229,22 @@ def seed(database_url: str, *, users: int, posts_per_user: int) -> Seed:
     started = time.monotonic()
     seeded = asyncio.run(_seed(database_url, users, posts_per_user))
     return Seed(users=seeded, seconds=time.monotonic() - started)
+
+
+@contextlib.contextmanager
+def seeded_database(
+    server_url: str, *, users: int, posts_per_user: int
+) -> Iterator[tuple[str, Seed]]:
+    """A throwaway database, migrated and seeded: its URL and the seed. Dropped however the block
+    ends."""
+    name = random_database_name()
+    create_database(server_url, name)
+    try:
+        database_url = database_url_for(server_url, name)
+        migrate(database_url, clean_env())
+        yield database_url, seed(database_url, users=users, posts_per_user=posts_per_user)
+    finally:
+        drop_database(server_url, name)
 
 
 def clean_env() -> dict[str, str]:
