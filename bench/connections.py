@@ -94,8 +94,11 @@ def measure_count(
         connections=connections,
     )
     tcp_after, cpu_after = tcp_counters(), user_system_seconds(server.pid)
-    ok = result["statuses"].get("200", {})
-    answers = max(1, int(ok.get("count", 0)))
+    statuses = {code: s["count"] for code, s in result["statuses"].items()}
+    ok = result["statuses"].get("200")
+    if ok is None:
+        raise RuntimeError(f"no read answered 200 over {connections} connections: {statuses}")
+    answers = int(ok["count"])
     return {
         "connections": connections,
         "answers_per_s": round(answers / args.duration, 1),
@@ -105,9 +108,9 @@ def measure_count(
         "delayed_acks": round(
             (tcp_after["TcpExt:DelayedACKs"] - tcp["TcpExt:DelayedACKs"]) / answers, 3
         ),
-        "p50_ms": ok.get("p50_ms"),
-        "p99_ms": ok.get("p99_ms"),
-        "statuses": {code: s["count"] for code, s in result["statuses"].items()},
+        "p50_ms": ok["p50_ms"],
+        "p99_ms": ok["p99_ms"],
+        "statuses": statuses,
     }
 
 
