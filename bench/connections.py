@@ -76,15 +76,10 @@ def tcp_counters() -> dict[str, int]:
     return found
 
 
-def user_system_seconds(pid: int) -> tuple[float, float]:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return int(fields[11]) / servers.CLK_TCK, int(fields[12]) / servers.CLK_TCK
-
-
 def measure_count(
     args: argparse.Namespace, server: servers.Server, requests: list[bytes], connections: int
 ) -> dict[str, Any]:
-    tcp, cpu = tcp_counters(), user_system_seconds(server.pid)
+    tcp, cpu = tcp_counters(), servers.user_system_seconds(server.pid)
     result = openloop.run(
         servers.HOST,
         server.port,
@@ -93,7 +88,7 @@ def measure_count(
         duration=args.duration,
         connections=connections,
     )
-    tcp_after, cpu_after = tcp_counters(), user_system_seconds(server.pid)
+    tcp_after, cpu_after = tcp_counters(), servers.user_system_seconds(server.pid)
     statuses = {code: s["count"] for code, s in result["statuses"].items()}
     ok = result["statuses"].get("200")
     if ok is None:

@@ -229,14 +229,19 @@ def status_kib(pid: int, field: str) -> int | None:
     return None
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of one process (0 if it is gone)."""
+def user_system_seconds(pid: int) -> tuple[float, float]:
+    """User and system CPU time of one process (0, 0 if it is gone)."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
-        return 0.0
+        return 0.0, 0.0
     fields = stat.rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime, stime (fields 14, 15)
+    return int(fields[11]) / CLK_TCK, int(fields[12]) / CLK_TCK  # utime, stime (fields 14, 15)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of one process (0 if it is gone)."""
+    return sum(user_system_seconds(pid))
 
 
 def processes_named(name: str) -> list[int]:
