@@ -1,25 +1,28 @@
 """What one cached read costs the server against the number of connections it comes over.
 
     .venv/bin/python bench/connections.py [--connections 64,250,500,1000] [--rounds 2]
-        [--rate 100000] [--duration 6] [--http PROTOCOL]
+        [--rate 100000] [--duration 6] [--http serve,PROTOCOL,...]
 
 bench/overload.py measures C over wrk's 64 connections and the overload over 1,000, and the
 worker answers fewer reads a second over the 1,000 (docs/benchmarks.md). This measures why,
 with one generator for every count, so that only the count changes: on a throwaway database
 seeded as bench/overload.py seeds it, one server as its "on" server (serve's settings, every
-post in memory), warmed up by wrk; then, in --rounds rounds over the counts (alternately up and
-down, so that a drift of the shared machine hits all alike), bench/openloop.py sends --rate
-requests/s, more than the worker answers, over that many kept-alive connections for
---duration s. Per answer:
+post in memory) for each --http protocol (`serve`: serve's own; else as bench/overload.py's
+--http, e.g. protocols:WrittenEach), each warmed up by wrk; then, in --rounds rounds over the
+servers and the counts (alternately up and down, so that a drift of the shared machine hits all
+alike), bench/openloop.py sends --rate requests/s, more than the worker answers, over that many
+kept-alive connections for --duration s. Per answer:
 
 - the worker's CPU, user and system, from /proc (µs);
+- the generator's CPU, and how often it was switched out (waiting for the server's answers, or
+  preempted), from /proc: what the server's way of writing costs the peer on this host;
 - TCP segments sent on the machine (/proc/net/snmp, generator's and server's: 2 when each
   request and each answer carry the other side's acknowledgement, more when acknowledgements go
   in segments of their own), and the delayed-ACK timers that fired (/proc/net/netstat);
 - answers/s, and their p50 and p99.
 
 Writes bench/results/<UTC time>-connections.json. Loopback only, every step bounded in time;
-the server stopped and the database dropped however the run ends.
+the servers stopped and the database dropped however the run ends.
 """
 
 import argparse
@@ -38,6 +41,7 @@ import seed
 import servers
 
 ROOT = Path(__file__).resolve().parent.parent
+SERVE = "serve"
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -49,7 +53,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--rate", type=float, default=100_000, help="requests/s offered")
     parser.add_argument("--duration", type=float, default=6, help="seconds per measurement")
-    parser.add_argument("--http", metavar="PROTOCOL", help="the server's uvicorn --http")
+    parser.add_argument(
+        "--http",
+        default=SERVE,
+        metavar="PROTOCOLS",
+        help=f"comma-separated uvicorn --http protocols, one server each ({SERVE}: serve's own)",
+    )
     parser.add_argument("--results-dir", type=Path, default=ROOT / "bench" / "results")
     parser.add_argument("--label", default="connections", help="suffix of the results file")
     args = parser.parse_args(argv)
@@ -57,6 +66,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         args.counts = [int(count) for count in args.connections.split(",")]
     except ValueError:
         parser.error("--connections: comma-separated whole numbers")
+    args.protocols = args.http.split(",")
+    if len(set(args.protocols)) != len(args.protocols) or "" in args.protocols:
+        parser.error("--http: comma-separated protocols, each once")
     if min(args.counts) < 1 or args.rounds < 1 or args.rate <= 0 or args.duration < 1:
         parser.error("counts and --rounds at least 1, --rate positive, --duration at least 1 s")
     return args
@@ -76,10 +88,21 @@ def tcp_counters() -> dict[str, int]:
     return found
 
 
+def context_switches() -> int:
+    """This process's, voluntary and not: the generator runs in its main thread."""
+    status = Path("/proc/self/status").read_text().splitlines()
+    return sum(int(line.split()[1]) for line in status if "ctxt_switches:" in line)
+
+
 def measure_count(
-    args: argparse.Namespace, server: servers.Server, requests: list[bytes], connections: int
+    args: argparse.Namespace,
+    protocol: str,
+    server: servers.Server,
+    requests: list[bytes],
+    connections: int,
 ) -> dict[str, Any]:
     tcp, cpu = tcp_counters(), servers.user_system_seconds(server.pid)
+    switches = context_switches()
     result = openloop.run(
         servers.HOST,
         server.port,
@@ -89,16 +112,20 @@ def measure_count(
         connections=connections,
     )
     tcp_after, cpu_after = tcp_counters(), servers.user_system_seconds(server.pid)
+    switches = context_switches() - switches
     statuses = {code: s["count"] for code, s in result["statuses"].items()}
     ok = result["statuses"].get("200")
     if ok is None:
         raise RuntimeError(f"no read answered 200 over {connections} connections: {statuses}")
     answers = int(ok["count"])
     return {
+        "http": protocol,
         "connections": connections,
         "answers_per_s": round(answers / args.duration, 1),
         "user_us": round((cpu_after[0] - cpu[0]) * 1e6 / answers, 1),
         "system_us": round((cpu_after[1] - cpu[1]) * 1e6 / answers, 1),
+        "generator_us": round(result["generator_cpu_s"] * 1e6 / answers, 1),
+        "generator_switches": round(switches / answers, 3),
         "segments": round((tcp_after["Tcp:OutSegs"] - tcp["Tcp:OutSegs"]) / answers, 3),
         "delayed_acks": round(
             (tcp_after["TcpExt:DelayedACKs"] - tcp["TcpExt:DelayedACKs"]) / answers, 3
@@ -119,7 +146,7 @@ def measure(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
             "rounds": args.rounds,
             "rate": args.rate,
             "duration_s": args.duration,
-            "http": args.http or "serve's",
+            "http": args.protocols,
         },
     }
     with (
@@ -133,52 +160,70 @@ def measure(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
         posts = sum(len(user.post_ids) for user in seeded.users)
         settings = {"LP_ACCESS_LOG": "false", "LP_CACHE_WARMUP_POSTS": str(posts)}
         env = run.server_env(database_url, settings)
-        server = overload.start_server("on", overload.APP, env, logdir, args.http)
+        started_servers: dict[str, servers.Server] = {}
         try:
-            servers.wait_ready(server, "/v1/users/me", {"X-API-Key": seeded.users[0].api_key})
-            run.sanity_check(server, seeded.users[0])
+            for protocol in args.protocols:
+                http = None if protocol == SERVE else protocol
+                server = overload.start_server(protocol, overload.APP, env, logdir, http)
+                started_servers[protocol] = server
             warm_up = {"duration": 3, "connections": overload.WRK_CONNECTIONS, "threads": 2}
-            loadgen.run_wrk(server, "get_post", data, **warm_up)
-            requests = overload.request_lines(seeded.users, server.port)
+            for server in started_servers.values():
+                servers.wait_ready(server, "/v1/users/me", {"X-API-Key": seeded.users[0].api_key})
+                run.sanity_check(server, seeded.users[0])
+                loadgen.run_wrk(server, "get_post", data, **warm_up)
             runs = []
             for round_ in range(args.rounds):
-                for count in args.counts if round_ % 2 == 0 else args.counts[::-1]:
-                    measured = measure_count(args, server, requests, count)
-                    runs.append(measured)
-                    run.log(started, f"round {round_ + 1}: {row(measured)}")
+                ahead = round_ % 2 == 0
+                for protocol in args.protocols if ahead else args.protocols[::-1]:
+                    server = started_servers[protocol]
+                    requests = overload.request_lines(seeded.users, server.port)
+                    for count in args.counts if ahead else args.counts[::-1]:
+                        measured = measure_count(args, protocol, server, requests, count)
+                        runs.append(measured)
+                        run.log(started, f"round {round_ + 1}: {row(measured)}")
             results["runs"] = runs
         finally:
-            servers.stop(server)
+            for server in started_servers.values():
+                servers.stop(server)
     return results
 
 
 def row(measured: dict[str, Any]) -> str:
     return (
-        f"{measured['connections']} connections, {measured['answers_per_s']:.0f} answers/s, "
+        f"{measured['http']}, {measured['connections']} connections, "
+        f"{measured['answers_per_s']:.0f} answers/s, "
         f"{measured['user_us'] + measured['system_us']:.1f} us of CPU each, "
         f"{measured['segments']:.2f} segments"
     )
 
 
 def table(results: dict[str, Any]) -> str:
-    """Medians over the rounds, by count."""
+    """Medians over the rounds, by protocol and count."""
     lines = [
-        "| connections | answers/s | CPU µs per answer (user + system) | TCP segments per answer "
+        "| --http | connections | answers/s | CPU µs per answer (user + system) "
+        "| generator: CPU µs, switches per answer | TCP segments per answer "
         "| delayed-ACK timers per answer | p50 / p99 ms |",
-        "|---:|---:|---:|---:|---:|---|",
+        "|---|---:|---:|---:|---:|---:|---:|---|",
     ]
-    for count in results["config"]["connections"]:
-        rs = [r for r in results["runs"] if r["connections"] == count]
+    for protocol in results["config"]["http"]:
+        for count in results["config"]["connections"]:
+            rs = [
+                r
+                for r in results["runs"]
+                if r["connections"] == count and r.get("http", SERVE) == protocol
+            ]
 
-        def median(key: str, rs: list[dict[str, Any]] = rs) -> float:
-            return statistics.median(float(r[key]) for r in rs)
+            def median(key: str, rs: list[dict[str, Any]] = rs) -> float:
+                return statistics.median(float(r[key]) for r in rs)
 
-        cpu = median("user_us") + median("system_us")
-        lines.append(
-            f"| {count:,} | {median('answers_per_s'):,.0f} | {cpu:.1f} "
-            f"({median('user_us'):.1f} + {median('system_us'):.1f}) | {median('segments'):.2f} "
-            f"| {median('delayed_acks'):.3f} | {median('p50_ms'):.1f} / {median('p99_ms'):.1f} |"
-        )
+            cpu = median("user_us") + median("system_us")
+            lines.append(
+                f"| {protocol} | {count:,} | {median('answers_per_s'):,.0f} | {cpu:.1f} "
+                f"({median('user_us'):.1f} + {median('system_us'):.1f}) "
+                f"| {median('generator_us'):.1f}, {median('generator_switches'):.3f} "
+                f"| {median('segments'):.2f} | {median('delayed_acks'):.3f} "
+                f"| {median('p50_ms'):.1f} / {median('p99_ms'):.1f} |"
+            )
     return "\n".join(lines)
 
 

@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/overload.py --only overload --http protocols:StartedAsRead
     .venv/bin/python bench/overload.py --only overload --http protocols:KeepAliveTimers
+    .venv/bin/python bench/overload.py --only overload --http protocols:WrittenEach
 
 (uvicorn imports the class with bench/ on its path, as the app.) docs/benchmarks.md compares
 them with serve's own in the same session:
@@ -9,16 +10,31 @@ them with serve's own in the same session:
   instead of in arrival order a few per loop turn (arrival_order.py); for unpipelined load only
   (a pipelined request answered from memory would start the next one from within);
 - `KeepAliveTimers`: uvicorn's keep-alive timer armed after every response, instead of the
-  sweep of idle connections (idle_connections.py).
+  sweep of idle connections (idle_connections.py);
+- `WrittenEach`: each answer made from memory written as soon as it is made, instead of with
+  its turn's others at the turn's end (arrival_order.py).
 """
 
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from typing import Any
+
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 
 from linkedin_posts.server_protocol import ServerProtocol
 
 
+class WrittenEach(ServerProtocol):
+    def _start_now(self, cycle: RequestResponseCycle, app: Any) -> None:
+        # serve's, but for where the answer is written.
+        answer = self._answer_now(cycle) if self._may_answer_now() else None
+        if answer is None:
+            HttpToolsProtocol._start_asgi_task(self, cycle, app)
+        else:
+            self._send_answer(cycle, answer)
+
+
 class StartedAsRead(ServerProtocol):
-    _start_asgi_task = ServerProtocol._start_now
+    # Outside a turn, so written at once (serve's would wait for a turn's end that may not come).
+    _start_asgi_task = WrittenEach._start_now
 
 
 class KeepAliveTimers(ServerProtocol):

@@ -63,6 +63,70 @@ async def test_a_start_that_fails_is_reported_and_the_others_still_start() -> No
     assert [str(context["exception"]) for context in reported] == ["start 3 failed"]
 
 
+class Finishing:
+    """Starts that each leave a finish for the turn's end; `fails` raises for those named."""
+
+    def __init__(self, queue: ArrivalQueue, fails: frozenset[int] = frozenset()) -> None:
+        self.queue = queue
+        self.events: list[tuple[str, int]] = []
+        self.fails = fails
+
+    def start(self, number: int, app: Any) -> None:
+        self.events.append(("start", number))
+        self.queue.at_turn_end(self.finish, number, None)
+
+    def finish(self, number: int, _: Any) -> None:
+        self.events.append(("finish", number))
+        if number in self.fails:
+            raise RuntimeError(f"finish {number} failed")
+
+
+async def test_what_starts_leave_for_the_turn_end_runs_after_all_its_starts_in_order() -> None:
+    queue = ArrivalQueue(asyncio.get_running_loop())
+    finishing = Finishing(queue)
+    for number in range(PER_TURN + 3):
+        queue.add(finishing.start, number, None)
+
+    await asyncio.sleep(0)  # one turn
+    first_turn = range(PER_TURN)
+    assert finishing.events == [
+        *(("start", n) for n in first_turn),
+        *(("finish", n) for n in first_turn),
+    ]
+    await asyncio.sleep(0)
+    assert finishing.events[2 * PER_TURN :] == [
+        *(("start", n) for n in range(PER_TURN, PER_TURN + 3)),
+        *(("finish", n) for n in range(PER_TURN, PER_TURN + 3)),
+    ]
+    assert queue.turn_end == []
+
+
+async def test_a_failed_finish_or_start_is_reported_and_the_turns_other_finishes_still_run() -> (
+    None
+):
+    loop = asyncio.get_running_loop()
+    reported: list[dict[str, Any]] = []
+    default_handler = loop.get_exception_handler()
+    loop.set_exception_handler(lambda _loop, context: reported.append(context))
+    try:
+        queue = ArrivalQueue(loop)
+        finishing = Finishing(queue, fails=frozenset({1}))
+        starts = Starts(fails=frozenset({3}))
+        for number in range(3):
+            queue.add(finishing.start, number, None)
+        queue.add(starts, 3, None)  # fails after three starts left their finishes
+        queue.add(finishing.start, 4, None)
+        for _ in range(3):
+            await asyncio.sleep(0)
+    finally:
+        loop.set_exception_handler(default_handler)
+    assert [n for event, n in finishing.events if event == "finish"] == [0, 1, 2, 4]
+    assert [str(context["exception"]) for context in reported] == [
+        "finish 1 failed",
+        "start 3 failed",
+    ]
+
+
 def test_requests_that_arrive_together_are_answered_each_its_own_in_arrival_order(
     tmp_path: Path,
 ) -> None:

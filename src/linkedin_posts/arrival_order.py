@@ -11,6 +11,12 @@ Here each request whose headers are in waits in its server's queue, and a turn s
 PER_TURN of them, oldest first; the loop then polls again, and what arrived meanwhile queues
 behind. No request waits more than one pass over the queue, and a turn's answers run one after
 another, which also made each cheaper (same section).
+
+What a start leaves for the turn's end (`at_turn_end`) runs once every start of the turn has
+run, in the order it was left: serve's protocol writes the answers it made then, together. A
+peer on the same host (nginx, or a client) is then woken once for a turn's answers instead of
+once for each: about a fifth less CPU per cached read (docs/benchmarks.md, "Answers written at
+the turn's end").
 """
 
 import asyncio
@@ -23,6 +29,7 @@ from typing import Any
 PER_TURN = 32
 
 Start = Callable[[Any, Any], None]
+Finish = Callable[[Any, Any], None]
 
 
 class ArrivalQueue:
@@ -32,12 +39,17 @@ class ArrivalQueue:
         self.loop = loop
         self.waiting: deque[tuple[Start, Any, Any]] = deque()
         self.scheduled = False
+        self.turn_end: list[tuple[Finish, Any, Any]] = []
 
     def add(self, start: Start, cycle: Any, app: Any) -> None:
         self.waiting.append((start, cycle, app))
         if not self.scheduled:
             self.scheduled = True
             self.loop.call_soon(self.take_turn)
+
+    def at_turn_end(self, finish: Finish, first: Any, second: Any) -> None:
+        """From a start: `finish(first, second)` once this turn's starts have all run."""
+        self.turn_end.append((finish, first, second))
 
     def take_turn(self) -> None:
         self.scheduled = False
@@ -48,6 +60,18 @@ class ArrivalQueue:
                 start(cycle, app)
         finally:
             # Even if a start failed (the loop's handler logs it): the others still go.
+            self._end_turn()
             if waiting and not self.scheduled:
                 self.scheduled = True
                 self.loop.call_soon(self.take_turn)
+
+    def _end_turn(self) -> None:
+        turn_end, self.turn_end = self.turn_end, []
+        for finish, first, second in turn_end:
+            try:
+                finish(first, second)
+            except Exception as exc:
+                # As a failed callback is reported; the turn's other answers are still written.
+                self.loop.call_exception_handler(
+                    {"message": "finishing a request at the turn's end failed", "exception": exc}
+                )

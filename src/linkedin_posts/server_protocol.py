@@ -19,8 +19,9 @@ Anything the protocol cannot answer at once (the rate limiter must ask Redis, a 
 a request with a body) goes to the app as usual.
 
 Every request, answered here or by the app, starts in the order requests arrived, a few per
-event-loop turn (arrival_order.py); and idle kept-alive connections are closed by a sweep
-instead of a timer per response (idle_connections.py).
+event-loop turn, and the answers made here are written together at the turn's end
+(arrival_order.py); idle kept-alive connections are closed by a sweep instead of a timer per
+response (idle_connections.py).
 """
 
 import asyncio
@@ -60,6 +61,11 @@ class ServerProtocol(HttpToolsProtocol):
         if answer is None:
             super()._start_asgi_task(cycle, app)
             return
+        # Written with the turn's other answers once its starts are done (arrival_order.py).
+        # Meanwhile nothing else runs: the connection is still open and this its only request.
+        self.arrivals.at_turn_end(self._send_answer, cycle, answer)
+
+    def _send_answer(self, cycle: RequestResponseCycle, answer: bytes) -> None:
         self.transport.write(answer)
         # As uvicorn ends a response: what is left of the body is read and dropped, and the
         # connection serves its next request (or its queued pipelined one).
