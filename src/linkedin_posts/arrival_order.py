@@ -15,8 +15,8 @@ another, which also made each cheaper (same section).
 What a start leaves for the turn's end (`at_turn_end`) runs once every start of the turn has
 run, in the order it was left: serve's protocol writes the answers it made then, together. A
 peer on the same host (nginx, or a client) is then woken once for a turn's answers instead of
-once for each: about a fifth less CPU per cached read (docs/benchmarks.md, "Answers written at
-the turn's end").
+once for each: 28-36% less of the worker's CPU per cached read, and half the peer's
+(docs/benchmarks.md, "Answers written at the turn's end").
 """
 
 import asyncio
