@@ -12,7 +12,8 @@ On a throwaway database seeded as bench/overload.py seeds it (100 users x 100 po
 machine's Redis, one API instance with one worker behind Debian's nginx (tests/scaleout/cluster.py):
 
 1. Capacity C: wrk `-c64`, `GET /v1/posts/{id}` (bench/scenarios.lua `get_post`), through nginx
-   with its cap lifted (none shed), 2xx/s, after a 5 s warm-up.
+   with its cap lifted (none shed), 2xx/s, after a 5 s warm-up; the worker starts with every
+   seeded post in memory (LP_CACHE_WARMUP_POSTS).
 2. Overload: nginx's cap set to `--cap` (32: one worker's LP_MAX_IN_FLIGHT, its share), then
    bench/openloop.py sends 3 x C requests/s over 1,000 kept-alive connections for `--duration`
    s, with a `GET /health/live` probe every 100 ms. Judged by bench/overload.py's targets.
@@ -107,7 +108,13 @@ def measure(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
             seeded = seed.seed(database_url, users=args.users, posts_per_user=args.posts_per_user)
             data = workdir / "data.lua"
             loadgen.write_data(data, seeded.users)
-            settings = cluster_settings(database_url, LP_ACCESS_LOG="false")
+            # Every seeded post in memory from the start, as bench/overload.py's servers: C
+            # measured while the cache still fills is no capacity (run 20261207T231326Z: C
+            # 4,604/s at 5,000-6,400 Redis commands/s, then 12,154/s admitted once warm).
+            posts = sum(len(user.post_ids) for user in seeded.users)
+            settings = cluster_settings(
+                database_url, LP_ACCESS_LOG="false", LP_CACHE_WARMUP_POSTS=str(posts)
+            )
             cluster_module.NGINX_CONF = with_cap(workdir, NO_CAP)
             cluster = Cluster(
                 workdir / "cluster", database_url, args.redis_url, instances=1, settings=settings
