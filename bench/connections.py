@@ -1,7 +1,7 @@
 """What one cached read costs the server against the number of connections it comes over.
 
     .venv/bin/python bench/connections.py [--connections 64,250,500,1000] [--rounds 2]
-        [--rate 100000] [--duration 6] [--http serve,PROTOCOL,...]
+        [--rate 100000] [--duration 6] [--http serve,PROTOCOL,...] [--app MODULE:APP]
 
 bench/overload.py measures C over wrk's 64 connections and the overload over 1,000, and the
 worker answers fewer reads a second over the 1,000 (docs/benchmarks.md). This measures why,
@@ -20,6 +20,9 @@ kept-alive connections for --duration s. Per answer:
   request and each answer carry the other side's acknowledgement, more when acknowledgements go
   in segments of their own), and the delayed-ACK timers that fired (/proc/net/netstat);
 - answers/s, and their p50 and p99.
+
+--app: a baseline app of bench/ instead (e.g. raw_hello:app), each server answering `GET /`:
+what the server itself costs an answer the app makes, with nothing of the API's.
 
 Writes bench/results/<UTC time>-connections.json. Loopback only, every step bounded in time;
 the servers stopped and the database dropped however the run ends.
@@ -58,6 +61,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         default=SERVE,
         metavar="PROTOCOLS",
         help=f"comma-separated uvicorn --http protocols, one server each ({SERVE}: serve's own)",
+    )
+    parser.add_argument(
+        "--app", metavar="MODULE:APP", help="a baseline app of bench/ answering GET / instead"
     )
     parser.add_argument("--results-dir", type=Path, default=ROOT / "bench" / "results")
     parser.add_argument("--label", default="connections", help="suffix of the results file")
@@ -136,6 +142,39 @@ def measure_count(
     }
 
 
+def start(
+    args: argparse.Namespace, protocol: str, env: dict[str, str], logdir: Path
+) -> servers.Server:
+    """The API as bench/overload.py's "on" server, or --app, under `protocol`."""
+    http = None if protocol == SERVE else protocol
+    if args.app is None:
+        return overload.start_server(protocol, overload.APP, env, logdir, http)
+    return servers.start_hello(
+        workers=1, env=env, logdir=logdir, app=args.app, name=protocol, http=http
+    )
+
+
+def warm_up(
+    args: argparse.Namespace, server: servers.Server, user: seed.SeededUser, data: Path
+) -> None:
+    load = {"duration": 3, "connections": overload.WRK_CONNECTIONS, "threads": 2}
+    if args.app is None:
+        servers.wait_ready(server, "/v1/users/me", {"X-API-Key": user.api_key})
+        run.sanity_check(server, user)
+        loadgen.run_wrk(server, "get_post", data, **load)
+    else:
+        servers.wait_ready(server, "/")
+        loadgen.run_wrk(server, "hello", data, **load)
+
+
+def request_lines(
+    args: argparse.Namespace, users: list[seed.SeededUser], server: servers.Server
+) -> list[bytes]:
+    if args.app is None:
+        return overload.request_lines(users, server.port)
+    return [f"GET / HTTP/1.1\r\nHost: {servers.HOST}:{server.port}\r\n\r\n".encode()]
+
+
 def measure(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
     started = time.monotonic()
     results: dict[str, Any] = {
@@ -147,6 +186,7 @@ def measure(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
             "rate": args.rate,
             "duration_s": args.duration,
             "http": args.protocols,
+            "app": args.app or overload.APP,
         },
     }
     with (
@@ -163,20 +203,15 @@ def measure(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
         started_servers: dict[str, servers.Server] = {}
         try:
             for protocol in args.protocols:
-                http = None if protocol == SERVE else protocol
-                server = overload.start_server(protocol, overload.APP, env, logdir, http)
-                started_servers[protocol] = server
-            warm_up = {"duration": 3, "connections": overload.WRK_CONNECTIONS, "threads": 2}
+                started_servers[protocol] = start(args, protocol, env, logdir)
             for server in started_servers.values():
-                servers.wait_ready(server, "/v1/users/me", {"X-API-Key": seeded.users[0].api_key})
-                run.sanity_check(server, seeded.users[0])
-                loadgen.run_wrk(server, "get_post", data, **warm_up)
+                warm_up(args, server, seeded.users[0], data)
             runs = []
             for round_ in range(args.rounds):
                 ahead = round_ % 2 == 0
                 for protocol in args.protocols if ahead else args.protocols[::-1]:
                     server = started_servers[protocol]
-                    requests = overload.request_lines(seeded.users, server.port)
+                    requests = request_lines(args, seeded.users, server)
                     for count in args.counts if ahead else args.counts[::-1]:
                         measured = measure_count(args, protocol, server, requests, count)
                         runs.append(measured)

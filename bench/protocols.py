@@ -3,6 +3,8 @@
     .venv/bin/python bench/overload.py --only overload --http protocols:StartedAsRead
     .venv/bin/python bench/overload.py --only overload --http protocols:KeepAliveTimers
     .venv/bin/python bench/overload.py --only overload --http protocols:WrittenEach
+    .venv/bin/python bench/connections.py --app raw_hello:app \
+        --http serve,protocols:HeadWrittenAlone
 
 (uvicorn imports the class with bench/ on its path, as the app.) docs/benchmarks.md compares
 them with serve's own in the same session:
@@ -12,7 +14,9 @@ them with serve's own in the same session:
 - `KeepAliveTimers`: uvicorn's keep-alive timer armed after every response, instead of the
   sweep of idle connections (idle_connections.py);
 - `WrittenEach`: each answer made from memory written as soon as it is made, instead of with
-  its turn's others at the turn's end (arrival_order.py).
+  its turn's others at the turn's end (arrival_order.py);
+- `HeadWrittenAlone`: the app's responses written as uvicorn writes them, the head when the app
+  sends it and the body in a write of its own, instead of in one write (one_write.py).
 """
 
 from typing import Any
@@ -27,9 +31,14 @@ class WrittenEach(ServerProtocol):
         # serve's, but for where the answer is written.
         answer = self._answer_now(cycle) if self._may_answer_now() else None
         if answer is None:
-            HttpToolsProtocol._start_asgi_task(self, cycle, app)
+            self._hand_to_app(cycle, app)
         else:
             self._send_answer(cycle, answer)
+
+
+class HeadWrittenAlone(ServerProtocol):
+    def _hand_to_app(self, cycle: RequestResponseCycle, app: Any) -> None:
+        HttpToolsProtocol._start_asgi_task(self, cycle, app)
 
 
 class StartedAsRead(ServerProtocol):

@@ -132,9 +132,14 @@ def start_hello(
     logdir: Path,
     app: str = "hello:app",
     name: str = "hello",
+    http: str | None = None,
 ) -> Server:
-    """A baseline app of bench/ (`module:attribute`) under uvicorn with serve's settings."""
+    """A baseline app of bench/ (`module:attribute`) under uvicorn with serve's settings (or
+    another HTTP protocol, `http`)."""
     port = free_port()
+    flags = list(UVICORN_FLAGS)
+    if http is not None:
+        flags[flags.index("--http") + 1] = http
     command = [
         str(BIN / "uvicorn"),
         app,
@@ -146,7 +151,7 @@ def start_hello(
         str(port),
         "--workers",
         str(workers),
-        *UVICORN_FLAGS,
+        *flags,
     ]
     return start(name, command, workers=workers, port=port, env=env, logdir=logdir)
 

@@ -16,7 +16,8 @@ messages whose headers uvicorn checks one by one. Answered here it is one write
 The app hands what the protocol needs to it through the lifespan state (ASGI's way for an app to
 share what it built at start-up), so an app that shares nothing is served as by plain uvicorn.
 Anything the protocol cannot answer at once (the rate limiter must ask Redis, a refusal, a miss,
-a request with a body) goes to the app as usual.
+a request with a body) goes to the app as usual, and its answer is written in one write
+(one_write.py).
 
 Every request, answered here or by the app, starts in the order requests arrived, a few per
 event-loop turn, and the answers made here are written together at the turn's end
@@ -34,6 +35,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResp
 from linkedin_posts.arrival_order import ArrivalQueue
 from linkedin_posts.cache import front_door
 from linkedin_posts.idle_connections import IdleSweeper
+from linkedin_posts.one_write import HeadHeldForBody
 from linkedin_posts.protection import server_shedding
 
 logger = structlog.get_logger(__name__)
@@ -59,11 +61,15 @@ class ServerProtocol(HttpToolsProtocol):
     def _start_now(self, cycle: RequestResponseCycle, app: Any) -> None:
         answer = self._answer_now(cycle) if self._may_answer_now() else None
         if answer is None:
-            super()._start_asgi_task(cycle, app)
+            self._hand_to_app(cycle, app)
             return
         # Written with the turn's other answers once its starts are done (arrival_order.py).
         # Meanwhile nothing else runs: the connection is still open and this its only request.
         self.arrivals.at_turn_end(self._send_answer, cycle, answer)
+
+    def _hand_to_app(self, cycle: RequestResponseCycle, app: Any) -> None:
+        cycle.transport = HeadHeldForBody(self.transport, self.loop)  # one_write.py
+        super()._start_asgi_task(cycle, app)
 
     def _send_answer(self, cycle: RequestResponseCycle, answer: bytes) -> None:
         self.transport.write(answer)
