@@ -32,7 +32,7 @@ class HeadHeldForBody(asyncio.Transport):
             self.loop.call_soon(self.flush)
         elif self.held is not None:
             head, self.held = self.held, None
-            self.transport.write(head + data)
+            self.transport.writelines((head, data))  # one writev: the body is not copied
         else:
             self.transport.write(data)
 
