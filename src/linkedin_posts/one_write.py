@@ -6,8 +6,9 @@ on the same host (nginx, a client) woken twice, for what nearly every response s
 Here the head is held until the body's first write, which carries both; if the body does not
 come in the same run of the event loop's callbacks (a stream that waits for its first event), the
 head goes alone at the end of that run, as uvicorn would have sent it. Measured on the raw
-hello-world: one TCP segment per answer instead of two, 10-22% less of the worker's CPU and
-15-27% more answers a second (docs/benchmarks.md, "The app's answers in one write").
+hello-world, in four runs: one TCP segment per answer instead of two, 14-29% less of the worker's
+system CPU and 10-35% less of the peer's per answer (docs/benchmarks.md, "The app's answers in
+one write").
 """
 
 import asyncio
