@@ -197,8 +197,7 @@ def measure(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
         logdir = Path(tmp)
         data = logdir / "data.lua"
         loadgen.write_data(data, seeded.users)
-        posts = sum(len(user.post_ids) for user in seeded.users)
-        settings = {"LP_ACCESS_LOG": "false", "LP_CACHE_WARMUP_POSTS": str(posts)}
+        settings = {"LP_ACCESS_LOG": "false", "LP_CACHE_WARMUP_POSTS": str(seeded.posts)}
         env = run.server_env(database_url, settings)
         started_servers: dict[str, servers.Server] = {}
         try:
@@ -242,11 +241,7 @@ def table(results: dict[str, Any]) -> str:
     ]
     for protocol in results["config"]["http"]:
         for count in results["config"]["connections"]:
-            rs = [
-                r
-                for r in results["runs"]
-                if r["connections"] == count and r.get("http", SERVE) == protocol
-            ]
+            rs = [r for r in results["runs"] if r["connections"] == count and r["http"] == protocol]
 
             def median(key: str, rs: list[dict[str, Any]] = rs) -> float:
                 return statistics.median(float(r[key]) for r in rs)

@@ -646,10 +646,9 @@ def measure(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
             # Every server starts with every seeded post in memory, as bench/run.py's do: a
             # warm-up of a few seconds leaves thousands cold on a slow machine, and C measured
             # on misses is no capacity (run 20261207T133924Z: C 4,160/s at 0.24 ms a read).
-            posts = sum(len(user.post_ids) for user in seeded.users)
             settings = {  # and run.server_env's limits, out of reach
                 "LP_ACCESS_LOG": "false",
-                "LP_CACHE_WARMUP_POSTS": str(posts),
+                "LP_CACHE_WARMUP_POSTS": str(seeded.posts),
             }
             # Explicitly: run.server_env lifts the cap out of reach for the other benches.
             on_cap = args.max_in_flight or DEFAULT_MAX_IN_FLIGHT

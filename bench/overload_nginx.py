@@ -111,9 +111,8 @@ def measure(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
             # Every seeded post in memory from the start, as bench/overload.py's servers: C
             # measured while the cache still fills is no capacity (run 20261207T231326Z: C
             # 4,604/s at 5,000-6,400 Redis commands/s, then 12,154/s admitted once warm).
-            posts = sum(len(user.post_ids) for user in seeded.users)
             settings = cluster_settings(
-                database_url, LP_ACCESS_LOG="false", LP_CACHE_WARMUP_POSTS=str(posts)
+                database_url, LP_ACCESS_LOG="false", LP_CACHE_WARMUP_POSTS=str(seeded.posts)
             )
             cluster_module.NGINX_CONF = with_cap(workdir, NO_CAP)
             cluster = Cluster(
