@@ -79,3 +79,23 @@ def test_a_connection_that_never_sends_is_closed_as_an_idle_one(tmp_path: Path) 
         waited = seconds_until_closed(silent)
         assert TIMEOUT - 0.05 <= waited <= TIMEOUT + SWEEP_SECONDS + 0.5
         silent.close()
+
+
+def test_empty_lines_do_not_keep_a_connection_open(tmp_path: Path) -> None:
+    """uvicorn keeps a connection open on any bytes; empty lines begin no request."""
+    with server(tmp_path) as port:
+        connection = Connection(port)
+        started = time.monotonic()
+        connection.sock.settimeout(0.2)
+        closed_after = None
+        while closed_after is None and time.monotonic() - started < TIMEOUT + SWEEP_SECONDS + 2:
+            try:
+                connection.send(b"\r\n")
+                if connection.sock.recv(1) == b"":
+                    closed_after = time.monotonic() - started
+            except TimeoutError:
+                pass  # still open: the next empty line, at the client's pace
+            except (BrokenPipeError, ConnectionResetError):
+                closed_after = time.monotonic() - started
+        assert closed_after is not None, "empty lines kept the connection open"
+        assert TIMEOUT - 0.05 <= closed_after <= TIMEOUT + SWEEP_SECONDS + 0.5

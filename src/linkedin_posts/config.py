@@ -101,6 +101,13 @@ class Settings(BaseSettings):
     # Measured (docs/benchmarks.md): at 80% of capacity, caps of 8-32 kept the p99 of reads at
     # 17-41 ms and 64-128 let it reach 84-261 ms, the extra requests only waiting their turn.
     max_in_flight: int = Field(default=32, ge=1, description="Requests per process before 503.")
+    # Under `linkedin-posts serve` (protection/request_head.py); nginx has its own in front.
+    max_header_bytes: int = Field(
+        default=16 * 1024, ge=1024, description="Request line and headers cap (431, 414)."
+    )
+    header_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=3600, description="Time for a request's headers to arrive (408)."
+    )
 
     # On/off switches for the optional parts; each later part reads its own switch.
     cache_enabled: bool = True

@@ -41,7 +41,7 @@ from linkedin_posts.observability.logging import configure_logging
 from linkedin_posts.observability.loop_lag import LoopLagMonitor
 from linkedin_posts.observability.request_context import RequestContextMiddleware
 from linkedin_posts.posts import service as posts_service
-from linkedin_posts.protection import server_shedding
+from linkedin_posts.protection import request_head, server_shedding
 from linkedin_posts.protection.compression import compression_middleware
 from linkedin_posts.protection.cors import ProblemCORSMiddleware
 from linkedin_posts.protection.load_shedding import InFlight, LoadSheddingMiddleware
@@ -195,7 +195,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             # Lifespan state: `linkedin-posts serve`'s server (server_protocol.py) refuses beyond
             # our cap with it, and answers cached reads through the front door.
             shared: dict[str, Any] = {
-                server_shedding.STATE_KEY: server_shedding.ServerShedding(settings)
+                server_shedding.STATE_KEY: server_shedding.ServerShedding(settings),
+                request_head.STATE_KEY: request_head.RequestHeadLimits(settings),
             }
             if isinstance(app, LinkedInPostsAPI) and app.front_door is not None:
                 shared[front_door.STATE_KEY] = app.front_door

@@ -22,13 +22,15 @@ a request with a body) goes to the app as usual, and its answer is written in on
 Every request, answered here or by the app, starts in the order requests arrived, a few per
 event-loop turn, and the answers made here are written together at the turn's end
 (arrival_order.py); idle kept-alive connections are closed by a sweep instead of a timer per
-response (idle_connections.py).
+response (idle_connections.py). A request's head is bounded in size and in time, which uvicorn
+does not do (protection/request_head.py).
 """
 
 import asyncio
 from typing import Any
 from weakref import WeakKeyDictionary
 
+import httptools
 import structlog
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 
@@ -36,7 +38,7 @@ from linkedin_posts.arrival_order import ArrivalQueue
 from linkedin_posts.cache import front_door
 from linkedin_posts.idle_connections import IdleSweeper
 from linkedin_posts.one_write import HeadHeldForBody
-from linkedin_posts.protection import server_shedding
+from linkedin_posts.protection import request_head, server_shedding
 
 logger = structlog.get_logger(__name__)
 
@@ -47,12 +49,24 @@ _per_server: "WeakKeyDictionary[object, tuple[ArrivalQueue, IdleSweeper]]" = Wea
 class ServerProtocol(HttpToolsProtocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.head_limits: request_head.RequestHeadLimits | None = self.app_state.get(
+            request_head.STATE_KEY
+        )
         shared = _per_server.get(self.server_state)
         if shared is None:
-            sweeper = IdleSweeper(self.loop, self.connections, self.timeout_keep_alive)
+            head_timeout = self.head_limits.timeout_seconds if self.head_limits else None
+            sweeper = IdleSweeper(
+                self.loop, self.connections, self.timeout_keep_alive, head_timeout
+            )
             shared = _per_server[self.server_state] = (ArrivalQueue(self.loop), sweeper)
         self.arrivals, self.idle_sweeper = shared
         self.idle_since: float | None = None  # see idle_connections.py
+        # While a request's head is arriving: when it began, and its bytes after the read it
+        # began in (request_head.py).
+        self.head_since: float | None = None
+        self.head_bytes = 0
+        self.refusal_due: request_head.Refusal | None = None  # once the answer in progress ends
+        self.lingering = False
 
     def _start_asgi_task(self, cycle: RequestResponseCycle, app: Any) -> None:
         # uvicorn calls this once a request's headers are in (or a pipelined one's turn comes).
@@ -80,6 +94,73 @@ class ServerProtocol(HttpToolsProtocol):
             self.transport.close()
         self.on_response_complete()
 
+    def data_received(self, data: bytes) -> None:
+        # uvicorn's, with no keep-alive timer to cancel, and a request's head watched.
+        if self.lingering:
+            return  # after a refusal: what the client still sends is dropped
+        scope, head_was_arriving = self.scope, self.head_since is not None
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserError:
+            if self.head_limits is None:
+                self.logger.warning("Invalid HTTP request received.")
+                self.send_400_response("Invalid HTTP request received.")
+            else:
+                self._refuse_head(request_head.MALFORMED)  # problem+json, not plain text
+            return
+        except httptools.HttpParserUpgrade:
+            if self._should_upgrade():
+                self.handle_websocket_upgrade()
+            else:
+                self._unsupported_upgrade_warning()
+            return
+        # uvicorn makes a scope when a request begins and a cycle of it once its head is in.
+        began = self.scope is not scope
+        if began or head_was_arriving:
+            # Only a request keeps a connection from being idle: bytes that begin none, such as
+            # empty lines sent now and then, do not hold it open as they would under uvicorn.
+            self.idle_since = None
+            if self.cycle is not None and self.cycle.scope is self.scope:
+                self.head_since = None  # complete
+            elif began:
+                self.head_since, self.head_bytes = self.loop.time(), 0
+            else:
+                self._head_went_on(len(data))
+
+    def _head_went_on(self, size: int) -> None:
+        """A whole read of a head still arriving, which began in an earlier read."""
+        if self.head_limits is None:
+            return
+        self.head_bytes += size
+        limit = self.head_limits.max_bytes
+        if self.head_bytes > limit:
+            # uvicorn's url holds what has arrived of the request's target.
+            too_long = len(self.url) > limit
+            self._refuse_head(request_head.URI_TOO_LONG if too_long else request_head.TOO_LARGE)
+
+    def time_out_head(self) -> None:
+        """The sweep's: a head has been arriving for too long."""
+        self._refuse_head(request_head.TIMED_OUT)
+
+    def _refuse_head(self, refusal: request_head.Refusal) -> None:
+        assert self.head_limits is not None
+        self.head_since = None
+        if self.cycle is not None and not self.cycle.response_complete:
+            # The previous request's answer is still to be written (a pipelining client):
+            # nothing more is read, and the refusal follows that answer.
+            self.refusal_due = refusal
+            self.flow.pause_reading()
+            return
+        logger.warning("request head refused", status=refusal.status, reason=refusal.reason)
+        self.transport.write(self.head_limits.answer(refusal, self.server_state.default_headers))
+        # Closed at once with unread bytes, the socket would reset the connection, and the
+        # client could lose the answer before reading it: our side is shut instead, and what
+        # the client still sends is read and dropped until it closes, for LINGER_SECONDS at most.
+        self.lingering = True
+        self.transport.write_eof()
+        self.flow.resume_reading()
+        self.loop.call_later(request_head.LINGER_SECONDS, self.transport.close)
+
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         # Idle until its first request: one that never sends is closed as any idle one (uvicorn
@@ -91,6 +172,9 @@ class ServerProtocol(HttpToolsProtocol):
         self.server_state.total_requests += 1
         if self.transport.is_closing():
             return
+        if self.refusal_due is not None:
+            self._refuse_head(self.refusal_due)
+            return
         self.flow.resume_reading()
         if self.pipeline:
             cycle, app = self.pipeline.pop()
@@ -101,10 +185,6 @@ class ServerProtocol(HttpToolsProtocol):
     def _fell_idle(self) -> None:
         self.idle_since = self.loop.time()
         self.idle_sweeper.watch()
-
-    def _unset_keepalive_if_required(self) -> None:
-        # uvicorn calls it when a request's first bytes arrive and when the connection ends.
-        self.idle_since = None
 
     def _may_answer_now(self) -> bool:
         # A client that does not read its answers gets no more written until it does, as

@@ -109,6 +109,11 @@ HTTP_REQUESTS_SHED = Counter(
     "lp_http_requests_shed_total",
     "Requests answered 503 overloaded because the process was at LP_MAX_IN_FLIGHT.",
 )
+HTTP_REQUEST_HEADS_REFUSED = Counter(
+    "lp_http_request_heads_refused_total",
+    "Requests refused before their headers were read: too_large, timeout or malformed.",
+    ["reason"],
+)
 
 DB_POOL_IN_USE = Gauge(
     "lp_db_pool_connections_in_use",
