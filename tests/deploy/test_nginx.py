@@ -128,6 +128,15 @@ def test_job_uploads_up_to_the_api_cap_reach_the_api() -> None:
     assert cap > DEFAULTS.jobs_max_body_bytes
 
 
+def test_request_heads_the_api_accepts_pass_nginx_in_the_same_time() -> None:
+    server = http().one("server")
+    count, size = server.value("large_client_header_buffers").split()
+    # One header line may be as long as the API's whole cap, and the head no shorter.
+    assert size_bytes(size) >= DEFAULTS.max_header_bytes
+    assert int(count) * size_bytes(size) >= DEFAULTS.max_header_bytes
+    assert seconds(server.value("client_header_timeout")) == DEFAULTS.header_timeout_seconds
+
+
 def test_nginx_sheds_where_the_api_processes_together_would() -> None:
     # nginx's cap on requests in flight is the API processes' own caps added up: lower, it
     # refuses what they could serve; higher, they refuse it themselves, at a worker's cost.
