@@ -27,6 +27,7 @@ does not do (protection/request_head.py).
 """
 
 import asyncio
+import sys
 from typing import Any
 from weakref import WeakKeyDictionary
 
@@ -65,11 +66,19 @@ class ServerProtocol(HttpToolsProtocol):
         # began in (request_head.py).
         self.head_since: float | None = None
         self.head_bytes = 0
+        self.read_size = 0  # of the read being parsed
+        self.max_head_bytes = self.head_limits.max_bytes if self.head_limits else sys.maxsize
         self.refusal_due: request_head.Refusal | None = None  # once the answer in progress ends
         self.lingering = False
 
     def _start_asgi_task(self, cycle: RequestResponseCycle, app: Any) -> None:
         # uvicorn calls this once a request's headers are in (or a pipelined one's turn comes).
+        if self.lingering:
+            return  # a request refused before it: nothing after it is answered
+        # A head that came in several reads, or in one read longer than the cap, is measured.
+        may_be_over = self.head_since is not None or self.read_size > self.max_head_bytes
+        if may_be_over and self._head_refused(cycle):
+            return
         self.arrivals.add(self._start_now, cycle, app)
 
     def _start_now(self, cycle: RequestResponseCycle, app: Any) -> None:
@@ -99,6 +108,7 @@ class ServerProtocol(HttpToolsProtocol):
         if self.lingering:
             return  # after a refusal: what the client still sends is dropped
         scope, head_was_arriving = self.scope, self.head_since is not None
+        self.read_size = len(data)
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserError:
@@ -128,22 +138,34 @@ class ServerProtocol(HttpToolsProtocol):
                 self._head_went_on(len(data))
 
     def _head_went_on(self, size: int) -> None:
-        """A whole read of a head still arriving, which began in an earlier read."""
-        if self.head_limits is None:
-            return
+        """A whole read of a head still arriving, which began in an earlier read: a head that
+        never ends is refused before it is all in."""
         self.head_bytes += size
-        limit = self.head_limits.max_bytes
-        if self.head_bytes > limit:
+        if self.head_bytes > self.max_head_bytes:
             # uvicorn's url holds what has arrived of the request's target.
-            too_long = len(self.url) > limit
+            too_long = len(self.url) > self.max_head_bytes
             self._refuse_head(request_head.URI_TOO_LONG if too_long else request_head.TOO_LARGE)
+
+    def _head_refused(self, cycle: RequestResponseCycle) -> bool:
+        """A complete head over the cap (its target, header names and values) is refused."""
+        if self.head_limits is None:
+            return False
+        scope = cycle.scope
+        target = len(scope["raw_path"]) + len(scope["query_string"])
+        if target > self.max_head_bytes:
+            self._write_refusal(request_head.URI_TOO_LONG)
+        elif target + sum(len(n) + len(v) for n, v in scope["headers"]) > self.max_head_bytes:
+            self._write_refusal(request_head.TOO_LARGE)
+        else:
+            return False
+        return True
 
     def time_out_head(self) -> None:
         """The sweep's: a head has been arriving for too long."""
         self._refuse_head(request_head.TIMED_OUT)
 
     def _refuse_head(self, refusal: request_head.Refusal) -> None:
-        assert self.head_limits is not None
+        """Refuse the head still arriving (or unreadable)."""
         self.head_since = None
         if self.cycle is not None and not self.cycle.response_complete:
             # The previous request's answer is still to be written (a pipelining client):
@@ -151,6 +173,10 @@ class ServerProtocol(HttpToolsProtocol):
             self.refusal_due = refusal
             self.flow.pause_reading()
             return
+        self._write_refusal(refusal)
+
+    def _write_refusal(self, refusal: request_head.Refusal) -> None:
+        assert self.head_limits is not None
         logger.warning("request head refused", status=refusal.status, reason=refusal.reason)
         self.transport.write(self.head_limits.answer(refusal, self.server_state.default_headers))
         # Closed at once with unread bytes, the socket would reset the connection, and the
@@ -178,7 +204,8 @@ class ServerProtocol(HttpToolsProtocol):
         self.flow.resume_reading()
         if self.pipeline:
             cycle, app = self.pipeline.pop()
-            self._start_asgi_task(cycle, app)
+            if not self._head_refused(cycle):  # its head was read with others': measured here
+                self._start_asgi_task(cycle, app)
         else:
             self._fell_idle()
 

@@ -104,16 +104,37 @@ def assert_still_serving(port: int) -> None:
     fresh.close()
 
 
-def test_a_head_within_the_cap_is_served_even_when_it_comes_in_pieces(tmp_path: Path) -> None:
+@pytest.mark.parametrize("pieces", [1, 9])
+def test_a_head_within_the_cap_is_served(tmp_path: Path, pieces: int) -> None:
     head = get("/health/live", (filler_headers(MAX_BYTES - 200)).decode())
     assert MAX_BYTES - 300 < len(head) <= MAX_BYTES
     with server(tmp_path) as port:
         connection = Connection(port)
-        for start in range(0, len(head), 500):
-            connection.send(head[start : start + 500])
+        size = -(-len(head) // pieces)
+        for start in range(0, len(head), size):
+            connection.send(head[start : start + size])
             time.sleep(0.02)  # the client's pace: the server reads the head in several reads
         assert connection.answer().status == 200
         connection.close()
+
+
+@pytest.mark.parametrize(("past_the_cap", "status"), [(0, 200), (1, 431), (20_000, 431)])
+def test_a_whole_head_is_measured_against_the_cap(
+    tmp_path: Path, past_the_cap: int, status: int
+) -> None:
+    """Sent at once (the server may read it in one go): measured when complete. The cap counts
+    the target, header names and values: here /health/live, Host test and X-Filler."""
+    value = "a" * (MAX_BYTES + past_the_cap - len("/health/livehosttestx-filler"))
+    head = get("/health/live", f"X-Filler: {value}\r\n")
+    with server(tmp_path) as port:
+        connection = Connection(port)
+        send_all_you_can(connection, head)
+        answer = connection.answer()
+        if status == 200:
+            assert answer.status == 200
+        else:
+            assert_problem(answer, 431, "headers_too_large")
+            assert_closed(connection)
 
 
 def test_headers_past_the_cap_get_431_and_the_connection_ends(tmp_path: Path) -> None:
@@ -175,6 +196,18 @@ def test_a_malformed_request_gets_400_problem_json(tmp_path: Path) -> None:
         assert_problem(connection.answer(), 400, "malformed_request")
         assert_closed(connection)
     assert refused("malformed") == before + 1
+
+
+def test_a_pipelined_head_past_the_cap_is_refused_after_the_answer_before_it(
+    tmp_path: Path,
+) -> None:
+    too_large = get("/health/live", filler_headers(2 * MAX_BYTES).decode())
+    with server(tmp_path) as port:
+        connection = Connection(port)
+        send_all_you_can(connection, get("/slow") + too_large + get("/health/live"))
+        first, refusal = Answers(connection).all  # and nothing for the request after it
+        assert first.status == 200
+        assert_problem(refusal, 431, "headers_too_large")
 
 
 @pytest.mark.parametrize("second", ["stalled", "too_large"])

@@ -6,10 +6,11 @@ the connection for good (slowloris). nginx stops both in the scale-out shape
 (`large_client_header_buffers`, `client_header_timeout`); a process serving clients itself needs
 its own. So the protocol (server_protocol.py) refuses, and then closes the connection:
 
-- a head longer than LP_MAX_HEADER_BYTES: 431 `headers_too_large`, or 414 `uri_too_long` when
-  the request's target alone is longer. It counts the bytes that arrive after the read the
-  head began in, so no head within the cap is refused, and a longer one is refused at the
-  latest one read (uvloop reads at most 256,000 bytes) past the cap;
+- a head longer than LP_MAX_HEADER_BYTES (its target, header names and values): 431
+  `headers_too_large`, or 414 `uri_too_long` when the target alone is. A complete head is
+  measured when it came in more than one read or in one longer than the cap (a head within one
+  short read cannot be over it); a head still arriving is refused once the bytes after the read
+  it began in pass the cap, so that one without end is stopped before it ends;
 - a head not complete LP_HEADER_TIMEOUT_SECONDS after its first byte: 408
   `request_head_timeout`, from the sweep that closes idle connections (idle_connections.py),
   so between the timeout and a second later;
