@@ -177,12 +177,14 @@ class ServerProtocol(HttpToolsProtocol):
 
     def _write_refusal(self, refusal: request_head.Refusal) -> None:
         assert self.head_limits is not None
+        self.lingering = True  # nothing after a refused request is read or answered
+        if self.transport.is_closing():
+            return  # the client has gone, or the server is closing it: no one to tell
         logger.warning("request head refused", status=refusal.status, reason=refusal.reason)
         self.transport.write(self.head_limits.answer(refusal, self.server_state.default_headers))
         # Closed at once with unread bytes, the socket would reset the connection, and the
         # client could lose the answer before reading it: our side is shut instead, and what
         # the client still sends is read and dropped until it closes, for LINGER_SECONDS at most.
-        self.lingering = True
         self.transport.write_eof()
         self.flow.resume_reading()
         self.loop.call_later(request_head.LINGER_SECONDS, self.transport.close)

@@ -54,7 +54,7 @@ URI_TOO_LONG = Refusal(
 TIMED_OUT = Refusal(
     408, "request_head_timeout", "timeout", "The request's headers did not arrive in time."
 )
-MALFORMED = Refusal(400, "malformed_request", "malformed", "The request is not valid HTTP/1.1.")
+MALFORMED = Refusal(400, "malformed_request", "malformed", "The request could not be read as HTTP.")
 
 
 class RequestHeadLimits:
