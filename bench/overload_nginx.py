@@ -18,12 +18,19 @@ machine's Redis, one API instance with one worker behind Debian's nginx (tests/s
    bench/openloop.py sends 3 x C requests/s over 1,000 kept-alive connections for `--duration`
    s, with a `GET /health/live` probe every 100 ms. Judged by bench/overload.py's targets.
 
+--pin: the API worker and nginx on CPU 0, this process (the generator) and wrk on CPU 1, for C
+and the overload alike: as a load generator on another machine would leave the service's cores
+to it. Unpinned, at 3 x C the generator takes about two thirds of a core from them
+(docs/benchmarks.md).
+
 Writes bench/results/<UTC time>-overload-nginx.json. Loopback only, bounded in time.
 """
 
 import argparse
+import os
 import re
 import shlex
+import subprocess
 import sys
 import tempfile
 import time
@@ -36,7 +43,7 @@ import openloop
 import overload
 import seed
 import servers
-from run import log, metadata_of_run, run_and_save
+from run import add_settings_option, log, metadata_of_run, run_and_save, settings_of
 
 from scaleout import Target, cluster_settings
 
@@ -73,12 +80,24 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--cap", type=int, default=32)
     parser.add_argument("--overload-factor", type=float, default=3.0)
     parser.add_argument("--overload-connections", type=int, default=1000)
+    parser.add_argument("--pin", action="store_true", help="service on CPU 0, generator on CPU 1")
+    add_settings_option(parser, "a setting of the API instance, e.g. LP_CACHE_ENABLED=false")
     parser.add_argument("--results-dir", type=Path, default=ROOT / "bench" / "results")
     parser.add_argument("--label", default="overload-nginx")
     args = parser.parse_args(argv)
+    args.settings = settings_of(parser, args)
     args.worker_counts, args.scenario_list, args.warmup = [1], ["get_post"], 5.0
     args.users, args.posts_per_user, args.connections, args.threads = 100, 100, 64, 2
     return args
+
+
+def pin(service_pids: list[int]) -> None:
+    """The service's processes, all their threads, on CPU 0; this process on CPU 1 (the wrk it
+    starts after inherits it). nginx's reload starts its new workers from the pinned master."""
+    for pid in service_pids:
+        command = ["taskset", "--all-tasks", "--pid", "--cpu-list", "0", str(pid)]
+        subprocess.run(command, check=True, capture_output=True)
+    os.sched_setaffinity(0, {1})
 
 
 def measure(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
@@ -95,6 +114,8 @@ def measure(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
             "cap": args.cap,
             "overload_factor": args.overload_factor,
             "overload_connections": args.overload_connections,
+            "pinned": args.pin,
+            "settings": args.settings,
         },
     }
     name = seed.random_database_name()
@@ -112,7 +133,10 @@ def measure(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
             # measured while the cache still fills is no capacity (run 20261207T231326Z: C
             # 4,604/s at 5,000-6,400 Redis commands/s, then 12,154/s admitted once warm).
             settings = cluster_settings(
-                database_url, LP_ACCESS_LOG="false", LP_CACHE_WARMUP_POSTS=str(seeded.posts)
+                database_url,
+                LP_ACCESS_LOG="false",
+                LP_CACHE_WARMUP_POSTS=str(seeded.posts),
+                **args.settings,
             )
             cluster_module.NGINX_CONF = with_cap(workdir, NO_CAP)
             cluster = Cluster(
@@ -121,6 +145,9 @@ def measure(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
             cluster.start_api(cluster.api[0])
             cluster.start_nginx()
             target = Target("nginx", cluster.nginx_port, cluster, 1, proxied=True)
+            if args.pin:
+                pin(target.tree_pids())
+                log(started, f"pinned the service ({target.tree_pids()}) to CPU 0, us to CPU 1")
             load = {"connections": 64, "threads": 2}
             loadgen.run_wrk(target, "get_post", data, duration=args.warmup, **load)  # type: ignore[arg-type]
             capacity = loadgen.run_wrk(target, "get_post", data, duration=args.duration, **load)  # type: ignore[arg-type]
