@@ -3,8 +3,10 @@
 import functools
 import os
 import re
+import resource
 import shutil
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -341,10 +343,12 @@ def server(tmp_path: Path, db_url: str) -> Iterator[tuple[str, subprocess.Popen[
 
 
 def start_serve(
-    tmp_path: Path, db_url: str, **env: str
+    tmp_path: Path, db_url: str, open_files: int | None = None, **env: str
 ) -> Iterator[tuple[str, subprocess.Popen[bytes], Path]]:
+    """`open_files`: the soft limit on descriptors the server starts with (as systemd's 1,024)."""
     port = free_port()
     log_path = tmp_path / "serve.log"
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [*CLI, "serve", "--port", str(port), "--no-access-log"],
@@ -352,6 +356,11 @@ def start_serve(
             cwd=tmp_path,
             stdout=log,
             stderr=subprocess.STDOUT,
+            preexec_fn=(
+                None
+                if open_files is None
+                else lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (open_files, hard))
+            ),
         )
     try:
         yield f"http://127.0.0.1:{port}", process, log_path
@@ -450,3 +459,25 @@ def test_a_stopping_server_cuts_what_outlives_the_request_deadline(
         assert "Application shutdown complete" in log.read_text()
     finally:
         served.close()
+
+
+def test_serve_holds_more_connections_than_its_starting_soft_limit(
+    tmp_path: Path, db_url: str
+) -> None:
+    """Started with 256 descriptors allowed (under a higher hard limit), as systemd starts a
+    service with 1,024: it raises its own limit, and 400 clients connected at once are served."""
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    if hard != resource.RLIM_INFINITY and hard < 1024:
+        pytest.fail(f"this test needs a hard limit on open files above 1,024, not {hard}")
+    for base_url, process, log in start_serve(tmp_path, db_url, open_files=256):
+        wait_until_serving(base_url, process, log)
+        port = int(base_url.rsplit(":", 1)[1])
+        clients = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(400)]
+        try:
+            for client in clients:
+                client.sendall(b"GET /health/live HTTP/1.1\r\nHost: test\r\n\r\n")
+            for client in clients:
+                assert client.recv(64).startswith(b"HTTP/1.1 200 "), log.read_text()
+        finally:
+            for client in clients:
+                client.close()

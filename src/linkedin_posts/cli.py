@@ -2,9 +2,11 @@
 
 import argparse
 import asyncio
+import contextlib
 import getpass
 import math
 import os
+import resource
 import shutil
 import sys
 import tempfile
@@ -58,9 +60,28 @@ def migrate(settings: Settings) -> None:
     migrations.upgrade(settings.database_url)
 
 
+def raise_open_files_limit() -> None:
+    """Each connection takes a descriptor, and many systems start a process with a soft limit of
+    1,024 under a far higher hard one (systemd's default): a server holding a thousand clients
+    would fail to accept the next. Raise the soft limit to the hard one, as nginx
+    (`worker_rlimit_nofile`) and Go let a server do; uvicorn's workers inherit it."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    ceiling = hard
+    if hard == resource.RLIM_INFINITY:
+        nr_open = Path("/proc/sys/fs/nr_open")  # Linux refuses "unlimited" here: its ceiling
+        if not nr_open.exists():
+            return
+        ceiling = int(nr_open.read_text())
+    if soft == resource.RLIM_INFINITY or soft >= ceiling:
+        return
+    with contextlib.suppress(OSError, ValueError):  # a ceiling lower than reported: as it was
+        resource.setrlimit(resource.RLIMIT_NOFILE, (ceiling, hard))
+
+
 def serve(args: argparse.Namespace) -> None:
     import uvicorn
 
+    raise_open_files_limit()
     if not args.access_log:
         # Our middleware writes the access log; the workers read their settings from here.
         os.environ["LP_ACCESS_LOG"] = "false"
@@ -112,6 +133,7 @@ def worker(_args: argparse.Namespace) -> None:
 
     from linkedin_posts.jobs.worker import run_worker
 
+    raise_open_files_limit()
     settings = load_settings()
     if settings.should_auto_migrate:
         migrate(settings)
